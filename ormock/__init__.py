@@ -1,0 +1,24 @@
+"""ormock: a local stand-in for OpenRouter's asynchronous video generation API.
+
+from ormock import create_app, load_scenario, ManualClock
+
+app = create_app(load_scenario("scenarios/seedance.toml"), ManualClock())
+"""
+
+from .app import create_app
+from .clock import Clock, ManualClock, ScaledClock
+from .scenario import Scenario, ScenarioError
+from .scenario import load as load_scenario
+from .scenario import parse as parse_scenario
+
+__all__ = [
+    "Clock",
+    "ManualClock",
+    "ScaledClock",
+    "Scenario",
+    "ScenarioError",
+    "create_app",
+    "load_scenario",
+    "parse_scenario",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,168 @@
+"""The HTTP layer: parse the request, ask the job store, render the wire shape. Nothing else.
+
+`create_app(scenario, clock)` returns a Quart (ASGI) app serving `/api/v1/videos...`. Every error,
+including unknown routes and crashes, leaves as the service's JSON error envelope.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from quart import Quart, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from . import wire
+from .clock import Clock, ScaledClock
+from .jobs import Job, JobStore
+from .mp4 import make_mp4
+from .scenario import Respond, Scenario
+from .submit import Rejected, check
+
+log = logging.getLogger("ormock.requests")
+
+MAX_BODY = 32 * 1024 * 1024
+
+
+class Failure(Exception):
+    """Leave the handler with an error envelope."""
+
+    def __init__(self, code: int, message: str | None = None, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.retry_after = code, message, retry_after
+
+    @classmethod
+    def of(cls, fault: Respond | Any) -> Failure:
+        """The error a scenario's `respond` (a submit, download or timeline step) asks for."""
+        return cls(fault.respond, fault.message, fault.retry_after)
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body, separators=(",", ":")), status, headers, content_type="application/json")
+
+
+def _error(code: int, message: str | None = None, retry_after: int | None = None) -> Response:
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return _json(wire.error(code, message), code, headers)
+
+
+def _base() -> str:
+    """The API root as the client addressed it, so handed-out URLs work behind any host and port."""
+    return f"{request.scheme}://{request.host}{request.root_path}/api/v1"
+
+
+def create_app(scenario: Scenario, clock: Clock | None = None, seed: int | None = None) -> Quart:
+    app = Quart("ormock")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    store = JobStore(scenario, clock or ScaledClock(), seed)
+    app.extensions["ormock"] = store
+    models_body = json.dumps(wire.models(scenario.models.values()), separators=(",", ":"))
+
+    def authorize() -> None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise Failure(401, "Missing Authentication header")
+        if scenario.api_keys is not None and key.strip() not in scenario.api_keys:
+            raise Failure(401, "Invalid API key")
+
+    def find(job_id: str) -> Job:
+        job = store.get(job_id)
+        if job is None:
+            raise Failure(404, f"Video generation job {job_id} not found")
+        g.job_id = job.id
+        return job
+
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+        g.job_id = None
+
+    @app.after_request
+    async def _record(response: Response) -> Response:
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        log.info(
+            "%s %s %d",
+            request.method,
+            request.full_path.rstrip("?"),
+            response.status_code,
+            extra={"latency": elapsed, "job_id": g.get("job_id")},
+        )
+        return response
+
+    @app.errorhandler(Failure)
+    async def _failure(exc: Failure) -> Response:
+        return _error(exc.code, exc.message, exc.retry_after)
+
+    @app.errorhandler(HTTPException)
+    async def _http(exc: HTTPException) -> Response:
+        code = exc.code or 500
+        return _error(code, wire.MESSAGES.get(code, exc.name))
+
+    @app.errorhandler(Exception)
+    async def _crash(exc: Exception) -> Response:
+        logging.getLogger("ormock").exception("unhandled error on %s %s", request.method, request.path)
+        return _error(500)
+
+    @app.post("/api/v1/videos")
+    async def submit() -> Response:
+        authorize()
+        raw = await request.get_data()
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise Failure(400, f"the request body is not valid JSON: {exc}") from None
+        try:
+            sub = check(body, scenario.models)
+        except Rejected as exc:
+            raise Failure(400, exc.message) from None
+        outcome = store.submit(sub)
+        if isinstance(outcome, Respond):
+            raise Failure.of(outcome)
+        g.job_id = outcome.id
+        return _json(wire.submitted(outcome, _base()), 202)
+
+    @app.get("/api/v1/videos/models")
+    async def list_models() -> Response:
+        return Response(models_body, 200, content_type="application/json")
+
+    @app.get("/api/v1/videos/<job_id>")
+    async def poll(job_id: str) -> Response:
+        authorize()
+        job = find(job_id)
+        view = store.poll(job)
+        if view.fault is not None:
+            raise Failure.of(view.fault)
+        return _json(wire.job(job, view, _base()))
+
+    @app.get("/api/v1/videos/<job_id>/content")
+    async def content(job_id: str) -> Response:
+        authorize()
+        job = find(job_id)
+        raw_index = request.args.get("index", "0")
+        if raw_index in ("", "null"):
+            raw_index = "0"
+        if not raw_index.isdigit():
+            raise Failure(400, f"index must be a non-negative integer, not '{raw_index}'")
+        index = int(raw_index)
+        view = store.peek(job)
+        if view.status != "completed":
+            raise Failure(409, f"Video generation job {job.id} is {view.status}; its content is not available")
+        if index >= view.step.outputs:
+            raise Failure(404, f"Video generation job {job.id} has no output {index} (it has {view.step.outputs})")
+        fault = store.download(job)
+        if fault is not None:
+            raise Failure.of(fault)
+        gone = job.gone_at(view)
+        if gone is not None and store.clock.time() >= gone:
+            raise Failure(410, f"The output of video generation job {job.id} is no longer available")
+        path = scenario.content_path(view.step)
+        if path is not None:
+            data = path.read_bytes()
+        else:
+            data = make_mp4(job.output.width, job.output.height, job.output.duration or 5)
+        return Response(data, 200, content_type="video/mp4")
+
+    return app

@@ -1,0 +1,63 @@
+"""Running an app under Hypercorn on a real socket, with a clean stop on Ctrl-C and SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from quart import Quart
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket; port 0 picks a free one. Raises OSError if the address is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def base_url(sock: socket.socket) -> str:
+    """The API root clients should use for a bound socket."""
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/api/v1"
+
+
+async def run(
+    app: Quart,
+    sock: socket.socket,
+    *,
+    stop: asyncio.Event | None = None,
+    background: list[Callable[[], Coroutine[Any, Any, None]]] | None = None,
+) -> None:
+    """Serve `app` on `sock` until `stop` is set or the process gets SIGINT or SIGTERM."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Off the main thread there are no signal handlers; `stop` still works.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    config = Config()
+    config.bind = [f"fd://{sock.detach()}"]
+    config.graceful_timeout = 2.0
+    config.loglevel = "WARNING"
+    config.accesslog = None
+    tasks = [asyncio.create_task(job()) for job in background or []]
+    try:
+        await serve(app, config, shutdown_trigger=stop.wait)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
