@@ -59,19 +59,16 @@ def builtin() -> dict[str, VideoModel]:
     return {entry["id"]: VideoModel(**entry) for entry in json.loads(text)["data"]}
 
 
-def merged(overrides: list[dict[str, Any]]) -> dict[str, VideoModel]:
-    """The built-in catalogue with a scenario's [[model]] tables applied, in order.
+def apply(models: dict[str, VideoModel], table: dict[str, Any]) -> VideoModel:
+    """The model a scenario's [[model]] table describes, given the catalogue so far.
 
-    A table naming a built-in id changes only the keys it sets; a new id becomes a new model whose
-    unset capabilities are undeclared (anything accepted). Raises pydantic's ValidationError for
-    a value of the wrong type.
+    A table naming a known id changes only the keys it sets; a new id becomes a new model whose
+    unset capabilities are undeclared (anything accepted). Raises pydantic's ValidationError for a
+    value of the wrong type.
     """
-    models = dict(builtin())
-    for table in overrides:
-        base = models.get(table["id"])
-        if base is not None:
-            start = base.model_dump()
-        else:
-            start = {"canonical_slug": table["id"], "name": table["id"], "created": 0}
-        models[table["id"]] = VideoModel(**{**start, **table})
-    return models
+    base = models.get(table["id"])
+    if base is not None:
+        start = base.model_dump()
+    else:
+        start = {"canonical_slug": table["id"], "name": table["id"], "created": 0}
+    return VideoModel(**{**start, **table})

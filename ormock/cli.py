@@ -58,11 +58,15 @@ def serve(
         sock = bind(host, port)
     except OSError as exc:
         _fail(f"ormock: cannot listen on {host}:{port}: {exc.strerror or exc}")
-    _say(base_url(sock))
-    _say(f"ormock: serving {scenario} ({len(loaded.rules)} rules) at speed {speed:g}x; Ctrl-C stops")
+    url = base_url(sock)
+
+    def ready() -> None:
+        _say(url)
+        _say(f"ormock: serving {scenario} ({len(loaded.rules)} rules) at speed {speed:g}x; Ctrl-C stops")
+
     attach_request_lines(_say)
     store = web.extensions["ormock"]
-    asyncio.run(run(web, sock, background=[lambda: watch_statuses(store, _say)]))
+    asyncio.run(run(web, sock, background=[lambda: watch_statuses(store, _say)], on_ready=ready))
     _say("ormock: stopped")
 
 

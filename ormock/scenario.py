@@ -358,10 +358,12 @@ def _check(file: _File, path: Path | None) -> tuple[list[Problem], dict[str, Vid
                 hint = f"; did you mean `{close[0]}`?" if close else ""
                 problems.append(Problem(f"{where}.{key}", f"unknown model key `{key}`{hint}"))
     if not problems:
-        try:
-            models = catalogue.merged(file.model)
-        except ValidationError as exc:
-            problems += _problems(exc, ("model",))
+        models = dict(models)
+        for i, table in enumerate(file.model):
+            try:
+                models[table["id"]] = catalogue.apply(models, table)
+            except ValidationError as exc:
+                problems += _problems(exc, ("model", i))
 
     seen: set[str] = set()
     for i, rule in enumerate(file.rule):

@@ -41,14 +41,21 @@ async def run(
     *,
     stop: asyncio.Event | None = None,
     background: list[Callable[[], Coroutine[Any, Any, None]]] | None = None,
+    on_ready: Callable[[], None] | None = None,
 ) -> None:
-    """Serve `app` on `sock` until `stop` is set or the process gets SIGINT or SIGTERM."""
+    """Serve `app` on `sock` until `stop` is set or the process gets SIGINT or SIGTERM.
+
+    `on_ready` runs once the signal handlers are in place, so whoever sees what it prints can stop
+    the server cleanly from then on.
+    """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         # Off the main thread there are no signal handlers; `stop` still works.
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
+    if on_ready is not None:
+        on_ready()
     config = Config()
     config.bind = [f"fd://{sock.detach()}"]
     config.graceful_timeout = 2.0

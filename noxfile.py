@@ -1,0 +1,22 @@
+"""Developer tasks: `nox -s tests` (what CI runs) and `nox -s lint`."""
+
+import nox
+
+nox.options.sessions = ["tests", "lint"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite, in-process and end-to-end against real `ormock serve` processes."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff (lint and format) and mypy."""
+    session.install("-e", ".[lint]")
+    session.run("ruff", "check", "ormock", "tests", "noxfile.py")
+    session.run("ruff", "format", "--check", "ormock", "tests", "noxfile.py")
+    session.run("mypy")

@@ -1,0 +1,76 @@
+"""A real `ormock serve` in a child process, on a free port, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+
+@dataclass
+class Served:
+    """A running `ormock serve`: its base URL and what it has printed so far."""
+
+    base_url: str
+    proc: subprocess.Popen
+    stdout: list[str] = field(default_factory=list)
+    stderr: list[str] = field(default_factory=list)
+
+
+def _drain(stream: IO[str], into: list[str], first: queue.Queue | None = None) -> None:
+    for line in stream:
+        if first is not None:
+            first.put(line)
+            first = None
+        into.append(line.rstrip("\n"))
+    if first is not None:
+        first.put("")
+
+
+@contextmanager
+def running(scenario: str | Path, *args: str, startup_timeout: float = 20.0) -> Iterator[Served]:
+    """Starts `ormock serve SCENARIO --port 0 ARGS` and stops it with SIGTERM afterwards.
+
+    The base URL is the first line the server prints. Output is drained by threads so a chatty
+    server never blocks on a full pipe. On the way out the server must stop cleanly: exit 0, no
+    traceback on stderr.
+    """
+    command = [sys.executable, "-m", "ormock", "serve", str(scenario), "--port", "0", *args]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    first: queue.Queue[str] = queue.Queue()
+    served = Served("", proc)
+    threads = [
+        threading.Thread(target=_drain, args=(proc.stdout, served.stdout, first), daemon=True),
+        threading.Thread(target=_drain, args=(proc.stderr, served.stderr), daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        try:
+            line = first.get(timeout=startup_timeout).strip()
+        except queue.Empty:
+            raise AssertionError(f"ormock serve printed nothing within {startup_timeout} s") from None
+        assert line.startswith("http://127.0.0.1:") and line.endswith("/api/v1"), (line, served.stderr)
+        served.base_url = line
+        yield served
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for thread in threads:
+            thread.join(timeout=5)
+    assert proc.returncode == 0, (proc.returncode, served.stderr[-20:])
+    assert not any("Traceback" in line for line in served.stderr), served.stderr

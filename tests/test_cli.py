@@ -1,0 +1,101 @@
+"""`ormock serve` as a person runs it: the URL first, a line per request and status change, clean
+stops, and clear refusals."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from conftest import KEY, SCENARIOS, SEEDANCE
+from server import running
+
+
+def ormock(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ormock", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def wait_for(lines: list[str], text: str, limit: float = 15.0) -> str:
+    """The first printed line containing `text`; the limit only bounds a failing test."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        for line in list(lines):
+            if text in line:
+                return line
+        time.sleep(0.01)
+    raise AssertionError(f"no line with {text!r} in {lines}")
+
+
+def test_serve_prints_the_base_url_then_a_line_per_request_and_status_change():
+    with running(SCENARIOS / "seedance.toml", "--speed", "1000000") as served:
+        with httpx.Client(base_url=served.base_url, headers=KEY) as http:
+            job = http.post("/videos", json={"model": SEEDANCE, "prompt": "golden retriever"}).json()
+            http.get(f"/videos/{job['id']}")
+            http.get("/videos/models")
+        wait_for(served.stdout, "POST /api/v1/videos 202")
+        wait_for(served.stdout, f"GET /api/v1/videos/{job['id']} 200")
+        wait_for(served.stdout, "GET /api/v1/videos/models 200")
+        line = wait_for(served.stdout, f"{job['id']}  [happy path]  in_progress -> completed")
+        assert line
+        wait_for(served.stdout, f"{job['id']}  [happy path]  pending -> in_progress")
+    assert served.stdout[-1] == "ormock: stopped"
+
+
+def test_sigint_stops_cleanly_too():
+    with running(SCENARIOS / "seedance.toml") as served:
+        served.proc.send_signal(signal.SIGINT)
+        served.proc.wait(timeout=10)
+    assert served.proc.returncode == 0
+
+
+def test_invalid_scenario_is_refused_before_anything_listens(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[[rule]]\nname = "x"\ntimeline = [{ status = "in_progres", polls = 2 }, { status = "completed" }]\n'
+    )
+    result = ormock("serve", str(bad), "--port", "0")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert f"{bad}: rule[1].timeline[1].status: `in_progres` is not one of" in result.stderr
+    assert "did you mean `in_progress`?" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_scenario_file_is_a_clear_message(tmp_path):
+    result = ormock("serve", str(tmp_path / "nope.toml"))
+    assert result.returncode == 2
+    assert "nope.toml: cannot read the file: No such file or directory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_port_in_use_is_a_clear_message():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = ormock("serve", str(SCENARIOS / "seedance.toml"), "--port", str(port))
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--speed", "0"], ["--port", "70000"], ["--speed", "fast"]])
+def test_bad_options_are_usage_errors(args):
+    result = ormock("serve", str(SCENARIOS / "seedance.toml"), *args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_help_lists_serve():
+    result = ormock("--help")
+    assert result.returncode == 0
+    assert "serve" in result.stdout
