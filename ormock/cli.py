@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +14,7 @@ import typer
 from .app import create_app
 from .clock import ScaledClock
 from .log import attach_request_lines, watch_statuses
+from .problems import Problem
 from .scenario import ScenarioError, load
 from .server import base_url, bind, run
 
@@ -53,6 +56,8 @@ def serve(
         loaded = load(scenario)
     except ScenarioError as exc:
         _fail(f"ormock: invalid scenario, not serving:\n{exc}")
+    for warning in loaded.warnings:
+        typer.echo(warning.format(str(scenario)), err=True)
     web = create_app(loaded, ScaledClock(speed), seed)
     try:
         sock = bind(host, port)
@@ -68,6 +73,65 @@ def serve(
     store = web.extensions["ormock"]
     asyncio.run(run(web, sock, background=[lambda: watch_statuses(store, _say)], on_ready=ready))
     _say("ormock: stopped")
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def _scenario_files(paths: list[Path]) -> tuple[list[Path], list[tuple[str, Problem]]]:
+    files: list[Path] = []
+    empty: list[tuple[str, Problem]] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.toml") if p.is_file())
+            if not found:
+                empty.append((str(path), Problem((), "no scenario files (*.toml) in this directory")))
+            files += found
+        elif path.exists():
+            files.append(path)
+        else:
+            _fail(f"ormock validate: no such file or directory: {path}")
+    return files, empty
+
+
+@app.command()
+def validate(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Scenario files, or directories to search for *.toml.", show_default=False),
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+    format: Annotated[Format, typer.Option("--format", help="text, or json for CI.")] = Format.text,
+) -> None:
+    """Check scenario files with the loader `serve` uses; report every problem. Default: scenarios/.
+
+    Exit 0 when clean, 1 on any error (or any warning with --strict), 2 on a usage error.
+    """
+    files, findings = _scenario_files(paths or [Path("scenarios")])
+    for file in files:
+        try:
+            findings += [(str(file), p) for p in load(file).warnings]
+        except ScenarioError as exc:
+            findings += [(str(file), p) for p in exc.problems]
+    errors = sum(1 for _, p in findings if p.severity == "error")
+    warnings = len(findings) - errors
+    if format is Format.json:
+        report = {
+            "files": [str(f) for f in files],
+            "errors": errors,
+            "warnings": warnings,
+            "problems": [p.as_json(source) for source, p in findings],
+        }
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        for source, problem in findings:
+            typer.echo(problem.format(source))
+        noun = "file" if len(files) == 1 else "files"
+        typer.echo(f"checked {len(files)} scenario {noun}: {errors} error(s), {warnings} warning(s)")
+    if errors or (strict and warnings):
+        raise typer.Exit(1)
 
 
 def main() -> None:

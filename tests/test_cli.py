@@ -66,7 +66,7 @@ def test_invalid_scenario_is_refused_before_anything_listens(tmp_path):
     result = ormock("serve", str(bad), "--port", "0")
     assert result.returncode == 2
     assert result.stdout == ""
-    assert f"{bad}: rule[1].timeline[1].status: `in_progres` is not one of" in result.stderr
+    assert f"{bad}:3:15: error: rule[1].timeline[1].status: `in_progres` is not one of" in result.stderr
     assert "did you mean `in_progress`?" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -74,7 +74,7 @@ def test_invalid_scenario_is_refused_before_anything_listens(tmp_path):
 def test_missing_scenario_file_is_a_clear_message(tmp_path):
     result = ormock("serve", str(tmp_path / "nope.toml"))
     assert result.returncode == 2
-    assert "nope.toml: cannot read the file: No such file or directory" in result.stderr
+    assert "nope.toml: error: cannot read the file: No such file or directory" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -16,7 +16,7 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 def problems(text: str) -> list[str]:
     with pytest.raises(ScenarioError) as caught:
         parse_scenario(text)
-    return [str(p) for p in caught.value.problems]
+    return [p.text() for p in caught.value.problems]
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.name)
@@ -106,9 +106,10 @@ def test_rule_needs_a_unique_name_and_a_known_model():
         """
     )
     assert found == [
-        "rule[1].name: every [[rule]] needs a `name`, shown in logs and errors",
+        "rule[1]: every [[rule]] needs a `name`, shown in logs and errors",
         "rule[1].match.model: `bytedance/seedance-2` is not in the model catalogue;"
         " did you mean `bytedance/seedance-2.0`?",
+        "rule[3].match: this rule can never match: rule `x` (rule[2]) comes first and takes every submit it would",
         "rule[3].name: the name `x` is already taken",
     ]
 
@@ -128,7 +129,9 @@ def test_missing_content_file_is_an_error(tmp_path):
     path.write_text('[default]\ntimeline = [{ status = "completed", content = "nope.mp4" }]\n')
     with pytest.raises(ScenarioError) as caught:
         load_scenario(path)
-    assert str(caught.value) == f"{path}: default.timeline[1].content: no such file: {tmp_path / 'nope.mp4'}"
+    assert (
+        str(caught.value) == f"{path}:2:37: error: default.timeline[1].content: no such file: {tmp_path / 'nope.mp4'}"
+    )
 
 
 def test_unreadable_files_say_why(tmp_path):
@@ -140,7 +143,7 @@ def test_unreadable_files_say_why(tmp_path):
         load_scenario(binary)
     bad = tmp_path / "bad.toml"
     bad.write_text("[rule\nname=")
-    with pytest.raises(ScenarioError, match=r"bad\.toml: not valid TOML"):
+    with pytest.raises(ScenarioError, match=r"bad\.toml:1:6: error: not valid TOML: Expected ']'"):
         load_scenario(bad)
 
 

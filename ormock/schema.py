@@ -1,0 +1,234 @@
+"""The scenario file's shape: every table and key a scenario may hold, with their types and rules.
+
+These pydantic models check one table at a time (types, allowed keys, a step's own consistency,
+a timeline's order). Checks that need the whole file or the catalogue live in `checks`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+
+from .submit import Submission
+
+Status = Literal["pending", "in_progress", "completed", "failed", "cancelled", "expired"]
+STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
+TERMINAL = frozenset({"completed", "failed", "cancelled", "expired"})
+
+# The service's words for each outcome, used where a scenario gives none.
+DEFAULT_ERRORS = {
+    "failed": "Video generation failed",
+    "cancelled": "Job was cancelled",
+    "expired": "Job exceeded maximum time to live",
+}
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)")
+
+
+def parse_seconds(value: Any) -> float:
+    """`30`, `2.5`, `"30s"`, `"1m30s"`, `"500ms"`, `"1h"` as seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration must be a number of seconds or a string like '30s', '2m', '1h30m'")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        parts = _DURATION.findall(text)
+        if parts and _DURATION.sub("", text).strip() == "":
+            return sum(float(number) * _UNITS[unit] for number, unit in parts)
+    raise ValueError(f"{value!r} is not a duration: write seconds as a number or a string like '30s', '2m', '1h30m'")
+
+
+Seconds = Annotated[float, BeforeValidator(parse_seconds)]
+HttpError = Annotated[int, Field(ge=400, le=599)]
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
+
+
+class Respond(_Table):
+    """An HTTP error answered instead of the normal response."""
+
+    respond: HttpError
+    message: str | None = None
+    retry_after: Annotated[int, Field(ge=0)] | None = None
+    times: Annotated[int, Field(ge=1)] | None = None  # None: every time
+
+
+class Step(_Table):
+    """One line of a timeline: a status held for a while, or polls answered with an error."""
+
+    status: Status | None = None
+    respond: HttpError | None = None
+    message: str | None = None
+    retry_after: Annotated[int, Field(ge=0)] | None = None
+    hold: Seconds | None = Field(default=None, alias="for")
+    polls: Annotated[int, Field(ge=1)] | None = None
+    error: str | None = None
+    cost: Annotated[float, Field(ge=0)] | None = None
+    outputs: Annotated[int, Field(ge=1, le=16)] = 1
+    content: str | None = None
+    available_for: Seconds | None = None
+
+    @field_validator("hold", "available_for")
+    @classmethod
+    def _positive(cls, value: float | None) -> float | None:
+        if value is not None and value <= 0:
+            raise ValueError("must be more than zero seconds")
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> Step:
+        if (self.status is None) == (self.respond is None):
+            raise ValueError("a step has either `status` (what the job reports) or `respond` (an HTTP error), not both")
+        if self.status in TERMINAL:
+            if self.hold is not None or self.polls is not None:
+                raise ValueError(f"`{self.status}` ends the timeline: it takes neither `for` nor `polls`")
+        elif self.hold is not None and self.polls is not None:
+            raise ValueError("a step lasts either `for` a time or a number of `polls`, not both")
+        elif self.status is not None and self.hold is None and self.polls is None:
+            raise ValueError(f'say how long `{self.status}` lasts: `for = "10s"` or `polls = 3`')
+        completed_only = ("cost", "content", "available_for")
+        if self.status != "completed":
+            for key in completed_only:
+                if getattr(self, key) is not None:
+                    raise ValueError(f"`{key}` belongs on the `completed` step")
+            if "outputs" in self.model_fields_set:
+                raise ValueError("`outputs` belongs on the `completed` step")
+        if self.error is not None and self.status not in DEFAULT_ERRORS:
+            raise ValueError("`error` belongs on a `failed`, `cancelled` or `expired` step")
+        if self.respond is None and (self.message is not None or self.retry_after is not None):
+            raise ValueError("`message` and `retry_after` go with `respond`")
+        return self
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def polls_held(self) -> int | None:
+        """How many polls this step answers; an error step with no length answers one."""
+        if self.respond is not None and self.hold is None and self.polls is None:
+            return 1
+        return self.polls
+
+    @property
+    def error_text(self) -> str | None:
+        if self.status in DEFAULT_ERRORS:
+            return self.error or DEFAULT_ERRORS[self.status]
+        return None
+
+
+def _one_or_many(value: Any) -> Any:
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list):
+        raise ValueError("must be a model id or a list of model ids")
+    return value
+
+
+class Match(_Table):
+    """Which submits a rule takes: every key given must agree (an empty match takes all)."""
+
+    model: Annotated[list[str], BeforeValidator(_one_or_many)] | None = None  # one id or a list
+    prompt: str | None = None  # substring, case-insensitive
+    prompt_regex: str | None = None  # Python regular expression, searched
+    duration: int | None = None
+    resolution: str | None = None
+    aspect_ratio: str | None = None
+    size: str | None = None
+    generate_audio: bool | None = None
+    input: Literal["text", "frame_images", "input_references"] | None = None
+
+    _regex: re.Pattern[str] | None = PrivateAttr(default=None)
+
+    @field_validator("prompt_regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+    def model_post_init(self, _context: Any) -> None:
+        if self.prompt_regex is not None:
+            self._regex = re.compile(self.prompt_regex)
+
+    @property
+    def models(self) -> list[str]:
+        return self.model or []
+
+    def accepts(self, sub: Submission) -> bool:
+        if self.model is not None and sub.model not in self.models:
+            return False
+        if self.prompt is not None and self.prompt.casefold() not in sub.prompt.casefold():
+            return False
+        if self._regex is not None and not self._regex.search(sub.prompt):
+            return False
+        for key in ("duration", "resolution", "aspect_ratio", "size", "generate_audio", "input"):
+            wanted = getattr(self, key)
+            if wanted is not None and getattr(sub, key) != wanted:
+                return False
+        return True
+
+
+def default_timeline() -> list[Step]:
+    return [
+        Step(status="pending", hold=2.0),
+        Step(status="in_progress", hold=8.0),
+        Step(status="completed"),
+    ]
+
+
+class Rule(_Table):
+    """A named behaviour: which submits it takes and what each of their jobs does."""
+
+    name: str = "default"
+    match: Match = Match()
+    timeline: list[Step] | None = None
+    submit: Respond | None = None
+    download: Respond | None = None
+
+    @field_validator("timeline")
+    @classmethod
+    def _ordered(cls, steps: list[Step] | None) -> list[Step] | None:
+        if steps is None:
+            return None
+        if not steps:
+            raise ValueError('a timeline needs at least its final step, e.g. `[{ status = "completed" }]`')
+        for number, step in enumerate(steps[:-1], start=1):
+            if step.terminal:
+                after = len(steps) - number
+                raise ValueError(
+                    f"step {number} (`{step.status}`) ends the job, so the {after} step(s) after it never run"
+                )
+        if not steps[-1].terminal:
+            raise ValueError("the last step must end the job: `completed`, `failed`, `cancelled` or `expired`")
+        return steps
+
+
+class Server(_Table):
+    api_keys: list[Annotated[str, Field(min_length=1)]] | None = None  # None: any non-empty key
+
+
+class ScenarioFile(_Table):
+    """The whole file, as written."""
+
+    server: Server = Server()
+    default: Rule = Rule(timeline=default_timeline())
+    rule: list[Rule] = []
+    model: list[dict[str, Any]] = []
