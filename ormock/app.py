@@ -72,13 +72,13 @@ def create_app(scenario: Scenario, clock: Clock | None = None, seed: int | None 
         job = store.get(job_id)
         if job is None:
             raise Failure(404, f"Video generation job {job_id} not found")
-        g.job_id = job.id
+        g.job_id, g.rule = job.id, job.rule
         return job
 
     @app.before_request
     def _start() -> None:
         g.started = time.perf_counter()
-        g.job_id = None
+        g.job_id = g.rule = None
 
     @app.after_request
     async def _record(response: Response) -> Response:
@@ -88,7 +88,7 @@ def create_app(scenario: Scenario, clock: Clock | None = None, seed: int | None 
             request.method,
             request.full_path.rstrip("?"),
             response.status_code,
-            extra={"latency": elapsed, "job_id": g.get("job_id")},
+            extra={"latency": elapsed, "job_id": g.get("job_id"), "rule": getattr(g.get("rule"), "name", None)},
         )
         return response
 
@@ -118,7 +118,7 @@ def create_app(scenario: Scenario, clock: Clock | None = None, seed: int | None 
             sub = check(body, scenario.models)
         except Rejected as exc:
             raise Failure(400, exc.message) from None
-        outcome = store.submit(sub)
+        g.rule, outcome = store.submit(sub)
         if isinstance(outcome, Respond):
             raise Failure.of(outcome)
         g.job_id = outcome.id

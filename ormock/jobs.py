@@ -127,13 +127,13 @@ class JobStore:
             if job_id not in self._jobs:
                 return job_id
 
-    def submit(self, sub: Submission) -> Job | Respond:
-        """A new job for `sub`, or the error its rule answers the submit with."""
+    def submit(self, sub: Submission) -> tuple[Rule, Job | Respond]:
+        """The rule that takes `sub`, and a new job or the error the rule answers the submit with."""
         rule = self.scenario.pick(sub)
         count = self._matched[rule.name] = self._matched.get(rule.name, 0) + 1
         fault = _due(rule.submit, count)
         if fault is not None:
-            return fault
+            return rule, fault
         now = self.clock.time()
         model = self.scenario.models[sub.model]
         job = Job(
@@ -149,7 +149,7 @@ class JobStore:
         )
         self._jobs[job.id] = job
         self._order.append(job)
-        return job
+        return rule, job
 
     def since(self, count: int) -> list[Job]:
         """The jobs created after the first `count`, oldest first."""

@@ -35,6 +35,9 @@ class RequestLines(logging.Handler):
         job = getattr(record, "job_id", None)
         if job and job not in line:
             line += f" -> {job}"
+        rule = getattr(record, "rule", None)
+        if rule:
+            line += f" [{rule}]"
         self.emit_line(f"{_stamp()}  {line}  {latency:.1f} ms")
 
 

@@ -42,7 +42,7 @@ def describe_output(model: VideoModel, sub: Submission) -> Output:
     duration = sub.duration
     if duration is None and model.supported_durations:
         duration = 5 if 5 in model.supported_durations else min(model.supported_durations)
-    audio = sub.generate_audio if sub.generate_audio is not None else bool(model.generate_audio)
+    audio = sub.generate_audio
 
     if sub.size:
         width, height = (int(part) for part in sub.size.split("x"))

@@ -44,9 +44,10 @@ def parse_seconds(value: Any) -> float:
         return float(value)
     if isinstance(value, str):
         text = value.strip().lower()
-        parts = _DURATION.findall(text)
-        if parts and _DURATION.sub("", text).strip() == "":
-            return sum(float(number) * _UNITS[unit] for number, unit in parts)
+        sign = -1.0 if text.startswith("-") else 1.0  # read, so the message can say it must be positive
+        parts = _DURATION.findall(text.lstrip("-"))
+        if parts and _DURATION.sub("", text.lstrip("-")).strip() == "":
+            return sign * sum(float(number) * _UNITS[unit] for number, unit in parts)
     raise ValueError(f"{value!r} is not a duration: write seconds as a number or a string like '30s', '2m', '1h30m'")
 
 

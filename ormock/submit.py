@@ -40,7 +40,7 @@ class Submission:
     aspect_ratio: str | None = None
     size: str | None = None
     seed: int | None = None
-    generate_audio: bool | None = None
+    generate_audio: bool = False
     callback_url: str | None = None
     input: Input = "text"
     frame_types: tuple[str, ...] = ()
@@ -180,7 +180,8 @@ def check(body: Any, models: Mapping[str, VideoModel]) -> Submission:
         aspect_ratio=aspect_ratio,
         size=size,
         seed=seed,
-        generate_audio=generate_audio,
+        # With audio or without: the request's choice, else the model's default, as the service does.
+        generate_audio=generate_audio if generate_audio is not None else bool(model.generate_audio),
         callback_url=callback_url,
         input=source,
         frame_types=frame_types,

@@ -59,7 +59,7 @@ def test_unknown_status_suggests_the_closest():
         ('[{ status = "completed" }, { status = "failed" }]', "step 1 (`completed`) ends the job, so the 1 step(s)"),
         ('[{ status = "pending" }, { status = "completed" }]', 'say how long `pending` lasts: `for = "10s"` or'),
         ('[{ status = "pending", for = 0 }, { status = "completed" }]', "must be more than zero seconds"),
-        ('[{ status = "pending", for = "-3s" }, { status = "completed" }]', "is not a duration"),
+        ('[{ status = "pending", for = "-3s" }, { status = "completed" }]', "must be more than zero seconds"),
         ('[{ status = "pending", polls = 0 }, { status = "completed" }]', "greater than or equal to 1"),
         ('[{ status = "pending", for = 1, polls = 2 }, { status = "completed" }]', "either `for` a time or"),
         ('[{ status = "completed", for = "3s" }]', "`completed` ends the timeline: it takes neither"),

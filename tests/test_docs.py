@@ -1,0 +1,45 @@
+"""docs/scenarios.md cannot drift from the code: every TOML example on it loads clean, and every
+key the loader accepts is documented there."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ormock import parse_scenario
+from ormock.catalogue import MODEL_KEYS
+from ormock.schema import Match, Respond, Rule, Server, Step
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "scenarios.md"
+README = Path(__file__).resolve().parents[1] / "README.md"
+EXAMPLES = re.findall(r"```toml\n(.*?)```", DOC.read_text(), re.S)
+
+
+def test_the_page_has_examples():
+    assert len(EXAMPLES) >= 6
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[f"example-{n + 1}" for n in range(len(EXAMPLES))])
+def test_every_example_loads_without_errors_or_warnings(example):
+    scenario = parse_scenario(example)
+    assert scenario.warnings == ()
+
+
+@pytest.mark.parametrize("example", re.findall(r"```toml\n(.*?)```", README.read_text(), re.S))
+def test_readme_examples_load_too(example):
+    assert parse_scenario(example).warnings == ()
+
+
+@pytest.mark.parametrize("table", [Step, Match, Rule, Respond, Server])
+def test_every_key_is_documented(table):
+    text = DOC.read_text()
+    for name, field in table.model_fields.items():
+        assert f"`{field.alias or name}`" in text, f"{table.__name__}.{field.alias or name} is not documented"
+
+
+def test_every_model_key_is_documented():
+    text = DOC.read_text()
+    for key in MODEL_KEYS:
+        assert f"`{key}`" in text, key
