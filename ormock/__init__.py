@@ -10,6 +10,7 @@ from .clock import Clock, ManualClock, ScaledClock
 from .scenario import Scenario, ScenarioError
 from .scenario import load as load_scenario
 from .scenario import parse as parse_scenario
+from .simulator import Simulator, SimulatorError
 
 __all__ = [
     "Clock",
@@ -17,6 +18,8 @@ __all__ = [
     "ScaledClock",
     "Scenario",
     "ScenarioError",
+    "Simulator",
+    "SimulatorError",
     "create_app",
     "load_scenario",
     "parse_scenario",

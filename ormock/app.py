@@ -1,7 +1,8 @@
 """The HTTP layer: parse the request, ask the job store, render the wire shape. Nothing else.
 
-`create_app(scenario, clock)` returns a Quart (ASGI) app serving `/api/v1/videos...`. Every error,
-including unknown routes and crashes, leaves as the service's JSON error envelope.
+`create_app(scenario, clock)` returns a Quart (ASGI) app serving `/api/v1/videos...` and the
+control API under `/__ormock/` (see `control`). Every error, including unknown routes and crashes,
+leaves as the service's JSON error envelope.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from werkzeug.exceptions import HTTPException
 
 from . import wire
 from .clock import Clock, ScaledClock
+from .control import Changes, control_api
+from .errors import Failure, error_response, json_response
 from .jobs import Job, JobStore
 from .mp4 import make_mp4
 from .scenario import Respond, Scenario
@@ -24,28 +27,7 @@ from .submit import Rejected, check
 log = logging.getLogger("ormock.requests")
 
 MAX_BODY = 32 * 1024 * 1024
-
-
-class Failure(Exception):
-    """Leave the handler with an error envelope."""
-
-    def __init__(self, code: int, message: str | None = None, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.retry_after = code, message, retry_after
-
-    @classmethod
-    def of(cls, fault: Respond | Any) -> Failure:
-        """The error a scenario's `respond` (a submit, download or timeline step) asks for."""
-        return cls(fault.respond, fault.message, fault.retry_after)
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), status, headers, content_type="application/json")
-
-
-def _error(code: int, message: str | None = None, retry_after: int | None = None) -> Response:
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return _json(wire.error(code, message), code, headers)
+JOURNAL_BODY_LIMIT = 64 * 1024
 
 
 def _base() -> str:
@@ -53,23 +35,63 @@ def _base() -> str:
     return f"{request.scheme}://{request.host}{request.root_path}/api/v1"
 
 
-def create_app(scenario: Scenario, clock: Clock | None = None, seed: int | None = None) -> Quart:
+def _test_id() -> str:
+    """The namespace of an API request: `X-Test-Id`, or the `testId` query parameter."""
+    return request.headers.get("X-Test-Id") or request.args.get("testId") or ""
+
+
+def _redacted(headers: Any) -> dict[str, str]:
+    shown = {}
+    for name, value in headers.items():
+        if name.lower() == "authorization":
+            scheme = value.split(" ", 1)[0] if " " in value else ""
+            value = f"{scheme} [redacted]".strip()
+        shown[name.lower()] = value
+    return shown
+
+
+async def _journal_body() -> Any:
+    try:
+        raw = await request.get_data(as_text=False)
+    except HTTPException:  # e.g. a body over the size limit: it was never read
+        return None
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+        return text[:JOURNAL_BODY_LIMIT]
+
+
+def create_app(
+    scenario: Scenario,
+    clock: Clock | None = None,
+    seed: int | None = None,
+    *,
+    journal_max: int = 1000,
+    admin_token: str | None = None,
+) -> Quart:
     app = Quart("ormock")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    store = JobStore(scenario, clock or ScaledClock(), seed)
+    store = JobStore(scenario, clock or ScaledClock(), seed, journal_max)
+    changes = Changes()
     app.extensions["ormock"] = store
-    models_body = json.dumps(wire.models(scenario.models.values()), separators=(",", ":"))
+    app.extensions["ormock.changes"] = changes
+    app.register_blueprint(control_api(store, changes, admin_token))
+    listing: dict[int, str] = {}  # the models body, cached per scenario (it changes on --watch)
 
     def authorize() -> None:
         header = request.headers.get("Authorization", "")
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             raise Failure(401, "Missing Authentication header")
-        if scenario.api_keys is not None and key.strip() not in scenario.api_keys:
+        keys = store.scenario.api_keys
+        if keys is not None and key.strip() not in keys:
             raise Failure(401, "Invalid API key")
 
     def find(job_id: str) -> Job:
-        job = store.get(job_id)
+        job = store.get(job_id, _test_id())
         if job is None:
             raise Failure(404, f"Video generation job {job_id} not found")
         g.job_id, g.rule = job.id, job.rule
@@ -83,28 +105,43 @@ def create_app(scenario: Scenario, clock: Clock | None = None, seed: int | None 
     @app.after_request
     async def _record(response: Response) -> Response:
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        rule = getattr(g.get("rule"), "name", None)
         log.info(
             "%s %s %d",
             request.method,
             request.full_path.rstrip("?"),
             response.status_code,
-            extra={"latency": elapsed, "job_id": g.get("job_id"), "rule": getattr(g.get("rule"), "name", None)},
+            extra={"latency": elapsed, "job_id": g.get("job_id"), "rule": rule},
         )
+        if request.path.startswith("/api/v1/"):
+            store.record(
+                _test_id(),
+                method=request.method,
+                path=request.path,
+                query=dict(request.args),
+                status=response.status_code,
+                job_id=g.get("job_id"),
+                rule=rule,
+                latency_ms=round(elapsed * 1000, 3),
+                headers=_redacted(request.headers),
+                body=await _journal_body(),
+            )
+            changes.notify()
         return response
 
     @app.errorhandler(Failure)
     async def _failure(exc: Failure) -> Response:
-        return _error(exc.code, exc.message, exc.retry_after)
+        return error_response(exc.code, exc.message, exc.retry_after)
 
     @app.errorhandler(HTTPException)
     async def _http(exc: HTTPException) -> Response:
         code = exc.code or 500
-        return _error(code, wire.MESSAGES.get(code, exc.name))
+        return error_response(code, wire.MESSAGES.get(code, exc.name))
 
     @app.errorhandler(Exception)
     async def _crash(exc: Exception) -> Response:
         logging.getLogger("ormock").exception("unhandled error on %s %s", request.method, request.path)
-        return _error(500)
+        return error_response(500)
 
     @app.post("/api/v1/videos")
     async def submit() -> Response:
@@ -115,18 +152,22 @@ def create_app(scenario: Scenario, clock: Clock | None = None, seed: int | None 
         except (ValueError, UnicodeDecodeError) as exc:
             raise Failure(400, f"the request body is not valid JSON: {exc}") from None
         try:
-            sub = check(body, scenario.models)
+            sub = check(body, store.scenario.models)
         except Rejected as exc:
             raise Failure(400, exc.message) from None
-        g.rule, outcome = store.submit(sub)
+        g.rule, outcome = store.submit(sub, _test_id())
         if isinstance(outcome, Respond):
             raise Failure.of(outcome)
         g.job_id = outcome.id
-        return _json(wire.submitted(outcome, _base()), 202)
+        return json_response(wire.submitted(outcome, _base()), 202)
 
     @app.get("/api/v1/videos/models")
     async def list_models() -> Response:
-        return Response(models_body, 200, content_type="application/json")
+        key = id(store.scenario)
+        if key not in listing:
+            listing.clear()
+            listing[key] = json.dumps(wire.models(store.scenario.models.values()), separators=(",", ":"))
+        return Response(listing[key], 200, content_type="application/json")
 
     @app.get("/api/v1/videos/<job_id>")
     async def poll(job_id: str) -> Response:
@@ -135,7 +176,7 @@ def create_app(scenario: Scenario, clock: Clock | None = None, seed: int | None 
         view = store.poll(job)
         if view.fault is not None:
             raise Failure.of(view.fault)
-        return _json(wire.job(job, view, _base()))
+        return json_response(wire.job(job, view, _base()))
 
     @app.get("/api/v1/videos/<job_id>/content")
     async def content(job_id: str) -> Response:
@@ -158,7 +199,7 @@ def create_app(scenario: Scenario, clock: Clock | None = None, seed: int | None 
         gone = job.gone_at(view)
         if gone is not None and store.clock.time() >= gone:
             raise Failure(410, f"The output of video generation job {job.id} is no longer available")
-        path = scenario.content_path(view.step)
+        path = store.scenario.content_path(view.step)
         if path is not None:
             data = path.read_bytes()
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -12,9 +13,10 @@ from typing import Annotated
 import typer
 
 from .app import create_app
-from .clock import ScaledClock
+from .clock import FIXED_START, ManualClock, ScaledClock
 from .log import attach_request_lines, watch_statuses
 from .problems import Problem
+from .reload import watch_scenario
 from .scenario import ScenarioError, load
 from .server import base_url, bind, run
 
@@ -40,13 +42,27 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+class ClockKind(StrEnum):
+    scaled = "scaled"
+    manual = "manual"
+
+
 @app.command()
 def serve(
     scenario: Annotated[Path, typer.Argument(help="The scenario TOML file.")],
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)] = 8000,
     speed: Annotated[float, typer.Option(help="Run time-based steps this many times faster.", min=0.0001)] = 1.0,
-    seed: Annotated[int | None, typer.Option(help="Seed for job ids.")] = None,
+    clock: Annotated[
+        ClockKind,
+        typer.Option(
+            help="scaled: the wall clock times --speed; manual: time moves only on POST /__ormock/clock/advance."
+        ),
+    ] = ClockKind.scaled,
+    seed: Annotated[int | None, typer.Option(help="Seed: the same requests give the same job ids.")] = None,
+    journal_max: Annotated[int, typer.Option(help="Requests kept in the journal, per test id.", min=1)] = 1000,
+    admin_token: Annotated[str | None, typer.Option(help="Require this Bearer token on /__ormock/.")] = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Reload the scenario when its file changes.")] = False,
     no_dashboard: Annotated[
         bool, typer.Option("--no-dashboard", help="Print plain log lines (the only mode until the dashboard lands).")
     ] = False,
@@ -58,20 +74,27 @@ def serve(
         _fail(f"ormock: invalid scenario, not serving:\n{exc}")
     for warning in loaded.warnings:
         typer.echo(warning.format(str(scenario)), err=True)
-    web = create_app(loaded, ScaledClock(speed), seed)
+    # A seeded manual clock starts at a fixed time, so job ids repeat exactly from run to run.
+    start = FIXED_START if seed is not None else time.time()
+    ticking = ManualClock(start) if clock is ClockKind.manual else ScaledClock(speed)
+    web = create_app(loaded, ticking, seed, journal_max=journal_max, admin_token=admin_token)
     try:
         sock = bind(host, port)
     except OSError as exc:
         _fail(f"ormock: cannot listen on {host}:{port}: {exc.strerror or exc}")
     url = base_url(sock)
+    pace = "a manual clock" if clock is ClockKind.manual else f"speed {speed:g}x"
 
     def ready() -> None:
         _say(url)
-        _say(f"ormock: serving {scenario} ({len(loaded.rules)} rules) at speed {speed:g}x; Ctrl-C stops")
+        _say(f"ormock: serving {scenario} ({len(loaded.rules)} rules) at {pace}; Ctrl-C stops")
 
     attach_request_lines(_say)
     store = web.extensions["ormock"]
-    asyncio.run(run(web, sock, background=[lambda: watch_statuses(store, _say)], on_ready=ready))
+    background = [lambda: watch_statuses(store, _say)]
+    if watch:
+        background.append(lambda: watch_scenario(scenario, store, _say))
+    asyncio.run(run(web, sock, background=background, on_ready=ready))
     _say("ormock: stopped")
 
 

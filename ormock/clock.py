@@ -21,6 +21,10 @@ class Clock(Protocol):
         """Unix seconds, as the scenario sees them."""
         ...
 
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward at once, as if `seconds` had passed."""
+        ...
+
 
 class ScaledClock:
     """The wall clock, sped up by `speed` from the moment it is created."""
@@ -31,9 +35,19 @@ class ScaledClock:
         self.speed = speed
         self._wall_start = _time.time()
         self._mono_start = _time.monotonic()
+        self._skipped = 0.0
 
     def time(self) -> float:
-        return self._wall_start + (_time.monotonic() - self._mono_start) * self.speed
+        return self._wall_start + (_time.monotonic() - self._mono_start) * self.speed + self._skipped
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError(f"a clock cannot go back ({seconds} s)")
+        self._skipped += seconds
+
+
+# Where a manual clock starts when runs must repeat exactly (with a seed): 2026-01-01T00:00:00Z.
+FIXED_START = 1_767_225_600.0
 
 
 class ManualClock:
@@ -41,7 +55,7 @@ class ManualClock:
 
     speed = 1.0
 
-    def __init__(self, start: float = 1_790_000_000.0) -> None:
+    def __init__(self, start: float = FIXED_START) -> None:
         self._now = start
 
     def time(self) -> float:

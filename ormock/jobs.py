@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import random
 import string
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from .catalogue import VideoModel
 from .clock import Clock
@@ -47,15 +49,20 @@ class Job:
     output: Output
     estimated_cost: float | None
     created_at: float
+    test_id: str = ""
     polls: int = 0
     downloads: int = 0
     last_poll_at: float | None = None
     step: int = 0
     step_started: float = 0.0
     step_polls: int = 0
+    forced: Step | None = None  # a status set through the control API: the timeline stops there
+    forced_at: float = 0.0
 
     def settle(self, now: float) -> None:
         """Move past every time-based step that has run out by `now`."""
+        if self.forced is not None:
+            return
         steps = self.timeline.steps
         while True:
             step = steps[self.step]
@@ -67,8 +74,15 @@ class Job:
             self.step, self.step_started, self.step_polls = self.step + 1, end, 0
 
     def view(self, now: float) -> View:
+        if self.forced is not None:
+            return View(self.step, self.forced, self.forced.status or "pending", self.forced_at)
         self.settle(now)
         return View(self.step, self.timeline.steps[self.step], self.timeline.shown[self.step], self.step_started)
+
+    def force(self, status: str, error: str | None, now: float) -> None:
+        """Show `status` from `now` on, for good (a terminal one with its error or the default)."""
+        self.forced = Step.model_construct(status=status, error=error)  # type: ignore[arg-type]
+        self.forced_at = now
 
     def count_poll(self, now: float) -> View:
         """The view this poll sees; the poll then counts toward a poll-based step."""
@@ -76,18 +90,14 @@ class Job:
         self.polls += 1
         self.last_poll_at = now
         held = seen.step.polls_held
-        if held is not None and not seen.step.terminal:
+        if held is not None and not seen.step.terminal and self.forced is None:
             self.step_polls += 1
             if self.step_polls >= held:
                 self.step, self.step_started, self.step_polls = self.step + 1, now, 0
         return seen
 
-    @property
-    def final(self) -> Step:
-        return self.timeline.steps[-1]
-
-    def cost(self) -> float | None:
-        return self.final.cost if self.final.cost is not None else self.estimated_cost
+    def cost(self, view: View) -> float | None:
+        return view.step.cost if view.step.cost is not None else self.estimated_cost
 
     def gone_at(self, view: View) -> float | None:
         """When a completed job's output stops being downloadable, if ever."""
@@ -103,41 +113,86 @@ def _due(fault: Respond | None, count: int) -> Respond | None:
     return fault
 
 
-class JobStore:
-    """Every job of a running server, and the counters rules need."""
+@dataclass
+class Entry:
+    """One API request as the journal keeps it."""
 
-    def __init__(self, scenario: Scenario, clock: Clock, seed: int | None = None) -> None:
+    seq: int
+    time: float  # scenario clock, unix seconds
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int
+    job_id: str | None
+    rule: str | None
+    latency_ms: float
+    headers: dict[str, str]
+    body: Any
+
+
+class Space:
+    """One test's world: its jobs, its journal and its rules' match counts."""
+
+    def __init__(self, test_id: str, seed: int | None, journal_max: int) -> None:
+        self.test_id = test_id
+        # A namespace's ids depend only on the seed, its test id and its own requests.
+        self.random = random.Random(f"{seed}:{test_id}") if seed is not None else random.Random()
+        self.jobs: dict[str, Job] = {}
+        self.matched: dict[str, int] = {}
+        self.journal: deque[Entry] = deque(maxlen=journal_max)
+
+
+class JobStore:
+    """Every job of a running server, by test id (`""` when a client sends none)."""
+
+    def __init__(self, scenario: Scenario, clock: Clock, seed: int | None = None, journal_max: int = 1000) -> None:
         self.scenario = scenario
         self.clock = clock
-        self._random = random.Random(seed)
-        self._jobs: dict[str, Job] = {}
+        self.seed = seed
+        self.journal_max = journal_max
+        self.started = clock.time()
+        self.generation = 0  # goes up on every reset, so readers of `since` know to start over
+        self._spaces: dict[str, Space] = {}
         self._order: list[Job] = []
-        self._matched: dict[str, int] = {}
+        self._seq = 0
 
     def __len__(self) -> int:
-        return len(self._jobs)
+        return len(self._order)
 
     def __iter__(self) -> Iterator[Job]:
         return iter(list(self._order))
 
-    def _new_id(self, now: float) -> str:
+    def space(self, test_id: str = "") -> Space:
+        found = self._spaces.get(test_id)
+        if found is None:
+            found = self._spaces[test_id] = Space(test_id, self.seed, self.journal_max)
+        return found
+
+    def spaces(self, test_id: str | None) -> list[Space]:
+        """The namespace named, or all of them for None."""
+        if test_id is None:
+            return list(self._spaces.values())
+        return [self._spaces[test_id]] if test_id in self._spaces else []
+
+    def _new_id(self, space: Space, now: float) -> str:
         while True:
-            tail = "".join(self._random.choices(_ALPHANUMERICS, k=20))
+            tail = "".join(space.random.choices(_ALPHANUMERICS, k=20))
             job_id = f"gen-vid-{int(now)}-{tail}"
-            if job_id not in self._jobs:
+            if job_id not in space.jobs:
                 return job_id
 
-    def submit(self, sub: Submission) -> tuple[Rule, Job | Respond]:
+    def submit(self, sub: Submission, test_id: str = "") -> tuple[Rule, Job | Respond]:
         """The rule that takes `sub`, and a new job or the error the rule answers the submit with."""
+        space = self.space(test_id)
         rule = self.scenario.pick(sub)
-        count = self._matched[rule.name] = self._matched.get(rule.name, 0) + 1
+        count = space.matched[rule.name] = space.matched.get(rule.name, 0) + 1
         fault = _due(rule.submit, count)
         if fault is not None:
             return rule, fault
         now = self.clock.time()
         model = self.scenario.models[sub.model]
         job = Job(
-            id=self._new_id(now),
+            id=self._new_id(space, now),
             rule=rule,
             timeline=self.scenario.timeline(rule),
             submission=sub,
@@ -145,18 +200,23 @@ class JobStore:
             output=describe_output(model, sub),
             estimated_cost=estimate_cost(model, sub),
             created_at=now,
+            test_id=test_id,
             step_started=now,
         )
-        self._jobs[job.id] = job
+        space.jobs[job.id] = job
         self._order.append(job)
         return rule, job
 
     def since(self, count: int) -> list[Job]:
-        """The jobs created after the first `count`, oldest first."""
+        """The jobs created after the first `count` since the last reset, oldest first."""
         return self._order[count:]
 
-    def get(self, job_id: str) -> Job | None:
-        return self._jobs.get(job_id)
+    def get(self, job_id: str, test_id: str | None = "") -> Job | None:
+        """The job in namespace `test_id`, or in any namespace for None."""
+        for space in self.spaces(test_id):
+            if job_id in space.jobs:
+                return space.jobs[job_id]
+        return None
 
     def poll(self, job: Job) -> View:
         return job.count_poll(self.clock.time())
@@ -169,5 +229,29 @@ class JobStore:
         job.downloads += 1
         return _due(job.rule.download, job.downloads)
 
-    def matched(self, rule_name: str) -> int:
-        return self._matched.get(rule_name, 0)
+    def force(self, job: Job, status: str, error: str | None = None) -> View:
+        job.force(status, error, self.clock.time())
+        return self.peek(job)
+
+    def matched(self, rule_name: str, test_id: str = "") -> int:
+        return self.space(test_id).matched.get(rule_name, 0)
+
+    def record(self, test_id: str, **fields: Any) -> Entry:
+        self._seq += 1
+        entry = Entry(seq=self._seq, time=self.clock.time(), **fields)
+        self.space(test_id).journal.append(entry)
+        return entry
+
+    def journal(self, test_id: str | None) -> list[Entry]:
+        entries = [entry for space in self.spaces(test_id) for entry in space.journal]
+        return sorted(entries, key=lambda entry: entry.seq)
+
+    def reset(self, test_id: str | None = None) -> None:
+        """Jobs, journal and match counts back to a fresh start, for one namespace or all."""
+        if test_id is None:
+            self._spaces.clear()
+            self._order = []
+        else:
+            self._spaces.pop(test_id, None)
+            self._order = [job for job in self._order if job.test_id != test_id]
+        self.generation += 1

@@ -12,7 +12,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from .jobs import JobStore
+from .jobs import Job, JobStore
+from .scenario import TERMINAL
 
 Emit = Callable[[str], None]
 
@@ -56,30 +57,30 @@ class StatusWatcher:
     def __init__(self, store: JobStore) -> None:
         self.store = store
         self._known = 0  # jobs of the store already taken in
-        self._open: dict[str, tuple[int, str | None]] = {}  # job id -> (step index, status) last reported
+        self._generation = store.generation
+        self._open: dict[int, tuple[Job, int, str | None]] = {}  # (job, step index, status) last reported
 
     def changes(self) -> list[str]:
+        if self._generation != self.store.generation:  # a reset: start over
+            self._generation, self._known, self._open = self.store.generation, 0, {}
         fresh = self.store.since(self._known)
         self._known += len(fresh)
         for job in fresh:
-            self._open[job.id] = (-1, None)
+            self._open[id(job)] = (job, -1, None)
         lines = []
-        for job_id, (last, before) in list(self._open.items()):
-            found = self.store.get(job_id)
-            if found is None:
-                del self._open[job_id]
+        for key, (job, last, before) in list(self._open.items()):
+            view = self.store.peek(job)
+            if view.index == last and view.status == before:
                 continue
-            view = self.store.peek(found)
-            if view.index == last:
-                continue
-            for status in found.timeline.shown[max(last, 0) : view.index + 1]:
+            shown = job.timeline.shown[max(last, 0) : view.index + 1] if job.forced is None else (view.status,)
+            for status in shown:
                 if status != before:
-                    lines.append(f"{_stamp()}  {found.id}  [{found.rule.name}]  {before or 'submitted'} -> {status}")
+                    lines.append(f"{_stamp()}  {job.id}  [{job.rule.name}]  {before or 'submitted'} -> {status}")
                     before = status
-            if view.step.terminal:
-                del self._open[job_id]
+            if view.status in TERMINAL:
+                del self._open[key]
             else:
-                self._open[job_id] = (view.index, before)
+                self._open[key] = (job, view.index, before)
         return lines
 
 

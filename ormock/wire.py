@@ -7,10 +7,12 @@ is the one value that may be `null`. `base` is the API root the client used, end
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import asdict
 from typing import Any
+from urllib.parse import quote
 
 from .catalogue import VideoModel
-from .jobs import Job, View
+from .jobs import Entry, Job, View
 
 # The service's own words for each error status (the spec's examples where it has them).
 MESSAGES = {
@@ -39,26 +41,31 @@ def error(code: int, message: str | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message or MESSAGES.get(code, "Error")}}
 
 
-def polling_url(base: str, job_id: str) -> str:
-    return f"{base}/videos/{job_id}"
+def _test(job: Job, joiner: str) -> str:
+    """The test id as a query parameter, so clients that follow our URLs stay in their namespace."""
+    return f"{joiner}testId={quote(job.test_id, safe='')}" if job.test_id else ""
 
 
-def content_url(base: str, job_id: str, index: int) -> str:
-    return f"{base}/videos/{job_id}/content?index={index}"
+def polling_url(base: str, job: Job) -> str:
+    return f"{base}/videos/{job.id}{_test(job, '?')}"
+
+
+def content_url(base: str, job: Job, index: int) -> str:
+    return f"{base}/videos/{job.id}/content?index={index}{_test(job, '&')}"
 
 
 def submitted(job: Job, base: str) -> dict[str, Any]:
     """The 202 answer to a submit."""
-    return {"id": job.id, "polling_url": polling_url(base, job.id), "status": "pending"}
+    return {"id": job.id, "polling_url": polling_url(base, job), "status": "pending"}
 
 
 def job(job: Job, view: View, base: str) -> dict[str, Any]:
     """The job object a poll answers with."""
-    body: dict[str, Any] = {"id": job.id, "polling_url": polling_url(base, job.id), "status": view.status}
+    body: dict[str, Any] = {"id": job.id, "polling_url": polling_url(base, job), "status": view.status}
     if view.status == "completed":
         body["generation_id"] = job.id
-        body["unsigned_urls"] = [content_url(base, job.id, i) for i in range(view.step.outputs)]
-        body["usage"] = {"cost": job.cost(), "is_byok": False}
+        body["unsigned_urls"] = [content_url(base, job, i) for i in range(view.step.outputs)]
+        body["usage"] = {"cost": job.cost(view), "is_byok": False}
     elif view.step.error_text is not None:
         body["error"] = view.step.error_text
     return body
@@ -71,3 +78,31 @@ def model(entry: VideoModel) -> dict[str, Any]:
 
 def models(entries: Iterable[VideoModel]) -> dict[str, Any]:
     return {"data": [model(entry) for entry in entries]}
+
+
+def job_info(job: Job, view: View) -> dict[str, Any]:
+    """What the control API tells about a job: the wire object's facts and how it got there."""
+    info: dict[str, Any] = {
+        "id": job.id,
+        "test_id": job.test_id,
+        "rule": job.rule.name,
+        "model": job.model.id,
+        "status": view.status,
+        "step": {"index": view.index + 1, "of": len(job.timeline.steps), "since": view.since},
+        "forced": job.forced is not None,
+        "polls": job.polls,
+        "downloads": job.downloads,
+        "created_at": job.created_at,
+        "last_poll_at": job.last_poll_at,
+        "request": dict(job.submission.body),
+    }
+    if view.step.error_text is not None:
+        info["error"] = view.step.error_text
+    if view.status == "completed":
+        info["cost"] = job.cost(view)
+    return info
+
+
+def entry(item: Entry) -> dict[str, Any]:
+    """A request journal entry."""
+    return asdict(item)

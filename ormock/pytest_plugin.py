@@ -1,0 +1,84 @@
+"""The ormock pytest plugin (registered through the `pytest11` entry point).
+
+Fixtures:
+- `ormock`: a fresh `Simulator` for one test.
+- `ormock_session`: one `Simulator` for the whole session, reset before each test that uses it.
+
+Both export the API root as `OPENROUTER_BASE_URL` for the code under test. Pick the scenario and
+clock with the `ormock` marker, or for the session with ini options:
+
+    @pytest.mark.ormock(scenario="scenarios/ci-fast.toml", clock="manual")
+    def test_my_poller(ormock): ...
+
+    [tool.pytest.ini_options]
+    ormock_scenario = "scenarios/ci-fast.toml"
+    ormock_speed = "100"
+    ormock_clock = "scaled"
+
+Relative scenario paths are read from the pytest root directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .simulator import Simulator
+
+_OPTIONS = ("scenario", "speed", "clock", "seed")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("ormock_scenario", "scenario file for the ormock fixtures (default: the built-in default)")
+    parser.addini("ormock_speed", "clock speed for the ormock fixtures", default="1")
+    parser.addini("ormock_clock", "scaled or manual", default="scaled")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "ormock(scenario=None, speed=1, clock='scaled', seed=None): how the `ormock` fixture's server runs"
+    )
+
+
+def _settings(config: pytest.Config, marker: pytest.Mark | None) -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        "scenario": config.getini("ormock_scenario") or None,
+        "speed": float(config.getini("ormock_speed")),
+        "clock": config.getini("ormock_clock"),
+    }
+    if marker is not None:
+        unknown = set(marker.kwargs) - set(_OPTIONS)
+        if unknown:
+            raise pytest.UsageError(
+                f"@pytest.mark.ormock takes {', '.join(_OPTIONS)}; not {', '.join(sorted(unknown))}"
+            )
+        settings.update(marker.kwargs)
+    if settings["scenario"] is not None:
+        path = Path(settings["scenario"])
+        settings["scenario"] = path if path.is_absolute() else config.rootpath / path
+    return settings
+
+
+@pytest.fixture
+def ormock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
+    """A fresh ormock server for this test."""
+    with Simulator(**_settings(request.config, request.node.get_closest_marker("ormock"))) as sim:
+        monkeypatch.setenv("OPENROUTER_BASE_URL", sim.base_url)
+        yield sim
+
+
+@pytest.fixture(scope="session")
+def _ormock_server(request: pytest.FixtureRequest) -> Iterator[Simulator]:
+    with Simulator(**_settings(request.config, None)) as sim:
+        yield sim
+
+
+@pytest.fixture
+def ormock_session(_ormock_server: Simulator, monkeypatch: pytest.MonkeyPatch) -> Simulator:
+    """The session's ormock server, reset for this test."""
+    _ormock_server.reset()
+    monkeypatch.setenv("OPENROUTER_BASE_URL", _ormock_server.base_url)
+    return _ormock_server

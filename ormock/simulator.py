@@ -1,0 +1,153 @@
+"""`Simulator`: a real ormock server on a free port in a background thread, for test code.
+
+    with Simulator("scenarios/ci-fast.toml", clock="manual") as sim:
+        client = OpenRouter(api_key="sk-or-test", server_url=sim.base_url)
+        ...
+        sim.advance(30)
+        sim.wait(job_id, "completed")
+
+Every method talks to the server's control API over HTTP, exactly as a test in another process
+would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+
+from .app import create_app
+from .clock import FIXED_START, ManualClock, ScaledClock
+from .scenario import Scenario, load, parse
+from .server import base_url, bind, run
+
+
+class SimulatorError(Exception):
+    """The control API refused a request; the message is its answer."""
+
+
+class Simulator:
+    """An ormock server for tests. `scenario` is a path, a loaded `Scenario`, or None for the
+    built-in default (every job succeeds after a few seconds)."""
+
+    def __init__(
+        self,
+        scenario: str | Path | Scenario | None = None,
+        *,
+        speed: float = 1.0,
+        clock: Literal["scaled", "manual"] = "scaled",
+        seed: int | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        admin_token: str | None = None,
+        journal_max: int = 1000,
+    ) -> None:
+        if isinstance(scenario, Scenario):
+            self.scenario = scenario
+        else:
+            self.scenario = parse("") if scenario is None else load(scenario)
+        if clock not in ("scaled", "manual"):
+            raise ValueError(f"clock must be 'scaled' or 'manual', not {clock!r}")
+        start = FIXED_START if seed is not None else time.time()  # seeded: ids repeat exactly
+        self._clock = ManualClock(start) if clock == "manual" else ScaledClock(speed)
+        self._app = create_app(self.scenario, self._clock, seed, journal_max=journal_max, admin_token=admin_token)
+        self._host, self._port = host, port
+        headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
+        self._headers = headers
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._http: httpx.Client | None = None
+        self.base_url = ""
+        self.url = ""
+
+    # --- running ------------------------------------------------------------------------------
+    def start(self) -> Simulator:
+        sock = bind(self._host, self._port)
+        self.base_url = base_url(sock)
+        self.url = self.base_url.removesuffix("/api/v1")
+        started = threading.Event()
+
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            started.set()
+            await run(self._app, sock, stop=self._stop)
+
+        self._thread = threading.Thread(target=asyncio.run, args=(main(),), name="ormock", daemon=True)
+        self._thread.start()
+        started.wait(10)
+        self._http = httpx.Client(base_url=self.url, headers=self._headers, timeout=30)
+        self.health()  # answers once the server is up
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(10)
+        if self._http is not None:
+            self._http.close()
+        self._thread = self._loop = self._stop = self._http = None
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # --- the control API ----------------------------------------------------------------------
+    def _call(self, method: str, path: str, test_id: str | None = None, **kwargs: Any) -> Any:
+        if self._http is None:
+            raise SimulatorError("the simulator is not running: use `with Simulator(...)` or call start()")
+        headers = {"X-Test-Id": test_id} if test_id else {}
+        response = self._http.request(method, f"/__ormock{path}", headers=headers, **kwargs)
+        if response.status_code >= 400:
+            raise SimulatorError(response.json()["error"]["message"])
+        return response.json()
+
+    def health(self) -> dict[str, Any]:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                return self._call("GET", "/health")
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    def jobs(self, test_id: str | None = None) -> list[dict[str, Any]]:
+        """Every job (of one test id, if given): rule, model, request, status, step, polls, ..."""
+        return self._call("GET", "/jobs", test_id)["data"]
+
+    def job(self, job_id: str, test_id: str | None = None) -> dict[str, Any]:
+        return self._call("GET", f"/jobs/{job_id}", test_id)
+
+    def requests(
+        self, job: str | None = None, path: str | None = None, since: int | None = None, test_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The request journal, oldest first; Authorization values are redacted."""
+        params = {k: v for k, v in {"job": job, "path": path, "since": since}.items() if v is not None}
+        return self._call("GET", "/requests", test_id, params=params)["data"]
+
+    def advance(self, seconds: float) -> float:
+        """Moves the scenario clock forward; returns the new time."""
+        return self._call("POST", "/clock/advance", json={"seconds": seconds})["time"]
+
+    def set_status(self, job_id: str, status: str, error: str | None = None, test_id: str | None = None) -> dict:
+        """Forces a job to `status` now; its timeline stops there."""
+        body = {"status": status} | ({"error": error} if error is not None else {})
+        return self._call("POST", f"/jobs/{job_id}/status", test_id, json=body)
+
+    def wait(self, job_id: str, status: str, timeout: float = 10, test_id: str | None = None) -> dict[str, Any]:
+        """Returns as soon as the job reports `status`; SimulatorError on timeout or another ending."""
+        params = {"job": job_id, "status": status, "timeout": timeout}
+        return self._call("GET", "/wait", test_id, params=params)
+
+    def reset(self, test_id: str | None = None) -> None:
+        """Jobs, journal and rule counts back to a fresh start (one test id's, or all)."""
+        self._call("POST", "/reset", test_id)
