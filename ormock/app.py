@@ -100,7 +100,7 @@ def create_app(
     @app.before_request
     def _start() -> None:
         g.started = time.perf_counter()
-        g.job_id = g.rule = None
+        g.job_id = g.rule = g.error = None
 
     @app.after_request
     async def _record(response: Response) -> Response:
@@ -125,12 +125,14 @@ def create_app(
                 latency_ms=round(elapsed * 1000, 3),
                 headers=_redacted(request.headers),
                 body=await _journal_body(),
+                error=g.get("error"),
             )
             changes.notify()
         return response
 
     @app.errorhandler(Failure)
     async def _failure(exc: Failure) -> Response:
+        g.error = exc.message or wire.MESSAGES.get(exc.code)
         return error_response(exc.code, exc.message, exc.retry_after)
 
     @app.errorhandler(HTTPException)

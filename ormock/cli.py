@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from .app import create_app
 from .clock import FIXED_START, ManualClock, ScaledClock
-from .log import attach_request_lines, watch_statuses
+from .dashboard import run_dashboard
+from .log import Lines, attach_request_lines, watch_statuses
 from .problems import Problem
 from .reload import watch_scenario
 from .scenario import ScenarioError, load
@@ -42,6 +44,11 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
 class ClockKind(StrEnum):
     scaled = "scaled"
     manual = "manual"
@@ -64,8 +71,11 @@ def serve(
     admin_token: Annotated[str | None, typer.Option(help="Require this Bearer token on /__ormock/.")] = None,
     watch: Annotated[bool, typer.Option("--watch", help="Reload the scenario when its file changes.")] = False,
     no_dashboard: Annotated[
-        bool, typer.Option("--no-dashboard", help="Print plain log lines (the only mode until the dashboard lands).")
+        bool, typer.Option("--no-dashboard", help="Print log lines instead of the live dashboard.")
     ] = False,
+    log_format: Annotated[
+        LogFormat, typer.Option(help="Log lines as text or JSON (when the dashboard is off).")
+    ] = LogFormat.text,
 ) -> None:
     """Serve the video API from SCENARIO. The first line printed is the base URL for clients."""
     try:
@@ -85,15 +95,24 @@ def serve(
     url = base_url(sock)
     pace = "a manual clock" if clock is ClockKind.manual else f"speed {speed:g}x"
 
+    dashboard = not no_dashboard and sys.stdout.isatty()
+
     def ready() -> None:
         _say(url)
         _say(f"ormock: serving {scenario} ({len(loaded.rules)} rules) at {pace}; Ctrl-C stops")
 
-    attach_request_lines(_say)
     store = web.extensions["ormock"]
-    background = [lambda: watch_statuses(store, _say)]
+    background = []
+    if dashboard:
+        console = Console()
+        background.append(lambda: run_dashboard(store, url, console))
+    else:
+        lines = Lines(_say, json_lines=log_format is LogFormat.json)
+        attach_request_lines(lines)
+        background.append(lambda: watch_statuses(store, lines))
     if watch:
-        background.append(lambda: watch_scenario(scenario, store, _say))
+        say = store.notices.append if dashboard else _say
+        background.append(lambda: watch_scenario(scenario, store, say))
     asyncio.run(run(web, sock, background=background, on_ready=ready))
     _say("ormock: stopped")
 

@@ -18,7 +18,7 @@ from typing import Any
 from .catalogue import VideoModel
 from .clock import Clock
 from .output import Output, describe_output, estimate_cost
-from .scenario import Respond, Rule, Scenario, Step, Timeline
+from .scenario import TERMINAL, Respond, Rule, Scenario, Step, Timeline
 from .submit import Submission
 
 _ALPHANUMERICS = string.ascii_letters + string.digits
@@ -52,7 +52,9 @@ class Job:
     test_id: str = ""
     polls: int = 0
     downloads: int = 0
+    first_poll_at: float | None = None
     last_poll_at: float | None = None
+    late_polls: int = 0  # polls that came after the job had already reported its ending
     step: int = 0
     step_started: float = 0.0
     step_polls: int = 0
@@ -88,7 +90,11 @@ class Job:
         """The view this poll sees; the poll then counts toward a poll-based step."""
         seen = self.view(now)
         self.polls += 1
+        if self.first_poll_at is None:
+            self.first_poll_at = now
         self.last_poll_at = now
+        if seen.status in TERMINAL:
+            self.late_polls += 1
         held = seen.step.polls_held
         if held is not None and not seen.step.terminal and self.forced is None:
             self.step_polls += 1
@@ -128,6 +134,7 @@ class Entry:
     latency_ms: float
     headers: dict[str, str]
     body: Any
+    error: str | None = None  # the error message answered, if any
 
 
 class Space:
@@ -152,6 +159,7 @@ class JobStore:
         self.journal_max = journal_max
         self.started = clock.time()
         self.generation = 0  # goes up on every reset, so readers of `since` know to start over
+        self.notices: deque[str] = deque(maxlen=20)  # server messages for the dashboard (e.g. reloads)
         self._spaces: dict[str, Space] = {}
         self._order: list[Job] = []
         self._seq = 0

@@ -1,4 +1,5 @@
-"""Plain log lines for `ormock serve`: one per request and one per status change.
+"""Plain log lines for `ormock serve` without the dashboard: one per request and one per status
+change, as text or as JSON lines (`--log-format json`).
 
 Both read what the app and the job store already record; neither changes a job. A status change
 is reported when the watcher sees it (a few times a second), with every status the job passed
@@ -8,9 +9,11 @@ through in between, so a fast clock still shows each step.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from .jobs import Job, JobStore
 from .scenario import TERMINAL
@@ -18,32 +21,57 @@ from .scenario import TERMINAL
 Emit = Callable[[str], None]
 
 
-def _stamp() -> str:
-    now = time.time()
+def _stamp(now: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d}"
 
 
-class RequestLines(logging.Handler):
-    """Turns the app's request records into lines: time, method, path, status, latency, job."""
+class Lines:
+    """Turns events into lines: readable text, or one JSON object per line."""
 
-    def __init__(self, emit: Emit) -> None:
-        super().__init__()
-        self.emit_line = emit
+    def __init__(self, emit: Emit, json_lines: bool = False) -> None:
+        self.emit, self.json_lines = emit, json_lines
 
-    def emit(self, record: logging.LogRecord) -> None:
-        latency = getattr(record, "latency", 0.0) * 1000
-        line = record.getMessage()
-        job = getattr(record, "job_id", None)
+    def request(self, method: str, path: str, status: int, latency: float, job: str | None, rule: str | None) -> None:
+        now = time.time()
+        if self.json_lines:
+            event = {"event": "request", "time": now, "method": method, "path": path, "status": status,
+                     "latency_ms": round(latency * 1000, 3), "job": job, "rule": rule}  # fmt: skip
+            self.emit(json.dumps(event))
+            return
+        line = f"{method} {path} {status}"
         if job and job not in line:
             line += f" -> {job}"
-        rule = getattr(record, "rule", None)
         if rule:
             line += f" [{rule}]"
-        self.emit_line(f"{_stamp()}  {line}  {latency:.1f} ms")
+        self.emit(f"{_stamp(now)}  {line}  {latency * 1000:.1f} ms")
+
+    def status(self, job: Job, before: str | None, after: str) -> None:
+        now = time.time()
+        if self.json_lines:
+            event = {"event": "status", "time": now, "job": job.id, "test_id": job.test_id,
+                     "rule": job.rule.name, "from": before, "to": after}  # fmt: skip
+            self.emit(json.dumps(event))
+        else:
+            self.emit(f"{_stamp(now)}  {job.id}  [{job.rule.name}]  {before or 'submitted'} -> {after}")
 
 
-def attach_request_lines(emit: Emit) -> RequestLines:
-    handler = RequestLines(emit)
+class _RequestRecords(logging.Handler):
+    def __init__(self, lines: Lines) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args if isinstance(record.args, tuple) and len(record.args) == 3 else ("?", "?", 0)
+        extra: dict[str, Any] = record.__dict__
+        self.lines.request(
+            str(args[0]), str(args[1]), int(args[2]),  # type: ignore[call-overload]
+            extra.get("latency", 0.0), extra.get("job_id"), extra.get("rule"),
+        )  # fmt: skip
+
+
+def attach_request_lines(lines: Lines) -> logging.Handler:
+    """Sends the app's request records to `lines`."""
+    handler = _RequestRecords(lines)
     logger = logging.getLogger("ormock.requests")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -60,33 +88,34 @@ class StatusWatcher:
         self._generation = store.generation
         self._open: dict[int, tuple[Job, int, str | None]] = {}  # (job, step index, status) last reported
 
-    def changes(self) -> list[str]:
+    def changes(self) -> list[tuple[Job, str | None, str]]:
+        """(job, status before, status after) for each change, in order."""
         if self._generation != self.store.generation:  # a reset: start over
             self._generation, self._known, self._open = self.store.generation, 0, {}
         fresh = self.store.since(self._known)
         self._known += len(fresh)
         for job in fresh:
             self._open[id(job)] = (job, -1, None)
-        lines = []
+        found = []
         for key, (job, last, before) in list(self._open.items()):
             view = self.store.peek(job)
             if view.index == last and view.status == before:
                 continue
-            shown = job.timeline.shown[max(last, 0) : view.index + 1] if job.forced is None else (view.status,)
-            for status in shown:
+            passed = job.timeline.shown[max(last, 0) : view.index + 1] if job.forced is None else (view.status,)
+            for status in passed:
                 if status != before:
-                    lines.append(f"{_stamp()}  {job.id}  [{job.rule.name}]  {before or 'submitted'} -> {status}")
+                    found.append((job, before, status))
                     before = status
             if view.status in TERMINAL:
                 del self._open[key]
             else:
                 self._open[key] = (job, view.index, before)
-        return lines
+        return found
 
 
-async def watch_statuses(store: JobStore, emit: Emit, interval: float = 0.1) -> None:
+async def watch_statuses(store: JobStore, lines: Lines, interval: float = 0.1) -> None:
     watcher = StatusWatcher(store)
     while True:
-        for line in watcher.changes():
-            emit(line)
+        for job, before, after in watcher.changes():
+            lines.status(job, before, after)
         await asyncio.sleep(interval)

@@ -3,6 +3,7 @@ stops, and clear refusals."""
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -49,6 +50,17 @@ def test_serve_prints_the_base_url_then_a_line_per_request_and_status_change():
         assert line
         wait_for(served.stdout, f"{job['id']}  [happy path]  pending -> in_progress")
     assert served.stdout[-1] == "ormock: stopped"
+
+
+def test_json_log_lines():
+    with running(SCENARIOS / "seedance.toml", "--speed", "1000000", "--log-format", "json") as served:
+        with httpx.Client(base_url=served.base_url, headers=KEY) as http:
+            job_id = http.post("/videos", json={"model": SEEDANCE, "prompt": "cancel"}).json()["id"]
+        request = json.loads(wait_for(served.stdout, '"event": "request"'))
+        assert (request["method"], request["path"], request["status"]) == ("POST", "/api/v1/videos", 202)
+        assert (request["job"], request["rule"]) == (job_id, "cancelled")
+        ended = json.loads(wait_for(served.stdout, '"to": "cancelled"'))
+        assert (ended["event"], ended["job"], ended["from"]) == ("status", job_id, "pending")
 
 
 def test_sigint_stops_cleanly_too():
