@@ -7,6 +7,7 @@ leaves as the service's JSON error envelope.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -22,7 +23,8 @@ from .errors import Failure, error_response, json_response
 from .jobs import Job, JobStore
 from .mp4 import make_mp4
 from .scenario import Respond, Scenario
-from .submit import Rejected, check
+from .submit import Rejected, callback_problem, check
+from .webhooks import Dispatcher
 
 log = logging.getLogger("ormock.requests")
 
@@ -71,6 +73,7 @@ def create_app(
     *,
     journal_max: int = 1000,
     admin_token: str | None = None,
+    webhook_secret: str | None = None,
 ) -> Quart:
     app = Quart("ormock")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
@@ -79,6 +82,21 @@ def create_app(
     app.extensions["ormock"] = store
     app.extensions["ormock.changes"] = changes
     app.register_blueprint(control_api(store, changes, admin_token))
+    dispatcher = Dispatcher(store, secret=webhook_secret)
+    app.extensions["ormock.webhooks"] = dispatcher
+
+    @app.before_serving
+    async def _start_webhooks() -> None:
+        app.extensions["ormock.webhooks.task"] = asyncio.create_task(dispatcher.run())
+
+    @app.after_serving
+    async def _finish_webhooks() -> None:
+        task = app.extensions.pop("ormock.webhooks.task", None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await dispatcher.shutdown()
+
     listing: dict[int, str] = {}  # the models body, cached per scenario (it changes on --watch)
 
     def authorize() -> None:
@@ -157,7 +175,11 @@ def create_app(
             sub = check(body, store.scenario.models)
         except Rejected as exc:
             raise Failure(400, exc.message) from None
-        g.rule, outcome = store.submit(sub, _test_id())
+        if sub.callback_url is not None:
+            problem = callback_problem(sub.callback_url, store.scenario.webhooks.require_https)
+            if problem is not None:
+                raise Failure(400, problem)
+        g.rule, outcome = store.submit(sub, _test_id(), _base())
         if isinstance(outcome, Respond):
             raise Failure.of(outcome)
         g.job_id = outcome.id

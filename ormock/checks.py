@@ -12,7 +12,7 @@ from . import catalogue
 from .catalogue import VideoModel
 from .problems import Problem, from_validation, suggest
 from .schema import Match, Respond, Rule, ScenarioFile, Step
-from .submit import Rejected, check
+from .submit import Rejected, callback_problem, check
 
 # Every error status the service declares across the video API (the spec and the official SDK).
 SERVICE_CODES = frozenset({400, 401, 402, 403, 404, 408, 409, 410, 413, 422, 429, 499, 500, 502, 503, 504})
@@ -126,6 +126,9 @@ def check_file(file: ScenarioFile, path: Path | None) -> tuple[list[Problem], di
                 )
                 problems.append(Problem((*loc, "match"), message, severity="warning"))
                 break
+    hooks = file.webhooks
+    if hooks.url is not None and (problem := callback_problem(hooks.url, hooks.require_https)) is not None:
+        problems.append(Problem(("webhooks", "url"), problem.replace("callback_url", "the default webhook url")))
     for loc, rule in [(("default",), file.default)] + [(("rule", i), r) for i, r in enumerate(file.rule)]:
         problems += _codes(loc, rule)
         problems += _content(loc, rule, base)

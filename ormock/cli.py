@@ -69,6 +69,9 @@ def serve(
     seed: Annotated[int | None, typer.Option(help="Seed: the same requests give the same job ids.")] = None,
     journal_max: Annotated[int, typer.Option(help="Requests kept in the journal, per test id.", min=1)] = 1000,
     admin_token: Annotated[str | None, typer.Option(help="Require this Bearer token on /__ormock/.")] = None,
+    webhook_secret: Annotated[
+        str | None, typer.Option(help="Sign webhook deliveries with this secret (overrides the scenario's).")
+    ] = None,
     watch: Annotated[bool, typer.Option("--watch", help="Reload the scenario when its file changes.")] = False,
     no_dashboard: Annotated[
         bool, typer.Option("--no-dashboard", help="Print log lines instead of the live dashboard.")
@@ -87,7 +90,9 @@ def serve(
     # A seeded manual clock starts at a fixed time, so job ids repeat exactly from run to run.
     start = FIXED_START if seed is not None else time.time()
     ticking = ManualClock(start) if clock is ClockKind.manual else ScaledClock(speed)
-    web = create_app(loaded, ticking, seed, journal_max=journal_max, admin_token=admin_token)
+    web = create_app(
+        loaded, ticking, seed, journal_max=journal_max, admin_token=admin_token, webhook_secret=webhook_secret
+    )
     try:
         sock = bind(host, port)
     except OSError as exc:
@@ -108,6 +113,7 @@ def serve(
         background.append(lambda: run_dashboard(store, url, console))
     else:
         lines = Lines(_say, json_lines=log_format is LogFormat.json)
+        web.extensions["ormock.webhooks"].say = _say
         attach_request_lines(lines)
         background.append(lambda: watch_statuses(store, lines))
     if watch:

@@ -100,6 +100,7 @@ def control_api(store: JobStore, changes: Changes, admin_token: str | None) -> B
                     "time": store.clock.time(),
                 },
                 "scenario": str(store.scenario.path) if store.scenario.path else None,
+                "notices": list(store.notices),
             }
         )
 
@@ -148,6 +149,8 @@ def control_api(store: JobStore, changes: Changes, admin_token: str | None) -> B
             entries = [e for e in entries if e.job_id == job_id]
         if path:
             entries = [e for e in entries if e.path.startswith(path)]
+        if request.args.get("kind"):
+            entries = [e for e in entries if e.kind == request.args["kind"]]
         if since is not None:
             entries = [e for e in entries if e.seq > int(since)]
         return json_response({"data": [wire.entry(e) for e in entries]})

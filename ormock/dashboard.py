@@ -115,6 +115,8 @@ def take(store: JobStore, base_url: str, started: float, wall_now: float | None 
     for entry in requests:
         if entry.path.endswith("/content") and entry.status == 401:
             warnings.append(f"{(entry.job_id or '?')[-8:]} download refused with 401: {entry.error}")
+        elif entry.kind == "webhook" and entry.error:
+            warnings.append(f"{(entry.job_id or '?')[-8:]} webhook attempt failed: {entry.error}")
         elif entry.method == "POST" and entry.path == "/api/v1/videos" and entry.status == 400:
             warnings.append(f"submit rejected with 400: {entry.error}")
     rows.sort(key=lambda row: (row.status in TERMINAL, -row.in_status if row.status in TERMINAL else row.in_status))
@@ -190,9 +192,9 @@ def _requests(snap: Snapshot, room: int) -> RenderableType:
     for entry in snap.requests[-room:] if room > 0 else []:
         stamp = time.strftime("%H:%M:%S", time.localtime(entry.time)) if not snap.manual else f"{entry.time:.1f}"
         code_style = "red" if entry.status >= 500 else WARN if entry.status >= 400 else "green"
-        table.add_row(
-            stamp, entry.method, entry.path, Text(str(entry.status), style=code_style), f"{entry.latency_ms:.1f}"
-        )
+        method = "hook" if entry.kind == "webhook" else entry.method
+        code = Text(str(entry.status or "-"), style=code_style if entry.status else "red")
+        table.add_row(stamp, method, entry.path, code, f"{entry.latency_ms:.1f}")
     return table
 
 

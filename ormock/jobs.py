@@ -50,6 +50,8 @@ class Job:
     estimated_cost: float | None
     created_at: float
     test_id: str = ""
+    base_url: str = ""  # the API root the client used, for URLs sent outside a request (webhooks)
+    callback_url: str | None = None  # where the ending is delivered: the request's, else the default
     polls: int = 0
     downloads: int = 0
     first_poll_at: float | None = None
@@ -135,6 +137,7 @@ class Entry:
     headers: dict[str, str]
     body: Any
     error: str | None = None  # the error message answered, if any
+    kind: str = "api"  # "api": a request to ormock; "webhook": a delivery attempt from it
 
 
 class Space:
@@ -189,7 +192,7 @@ class JobStore:
             if job_id not in space.jobs:
                 return job_id
 
-    def submit(self, sub: Submission, test_id: str = "") -> tuple[Rule, Job | Respond]:
+    def submit(self, sub: Submission, test_id: str = "", base_url: str = "") -> tuple[Rule, Job | Respond]:
         """The rule that takes `sub`, and a new job or the error the rule answers the submit with."""
         space = self.space(test_id)
         rule = self.scenario.pick(sub)
@@ -209,6 +212,8 @@ class JobStore:
             estimated_cost=estimate_cost(model, sub),
             created_at=now,
             test_id=test_id,
+            base_url=base_url,
+            callback_url=sub.callback_url or self.scenario.webhooks.url,
             step_started=now,
         )
         space.jobs[job.id] = job

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -27,6 +27,8 @@ from .schema import (
     ScenarioFile,
     Server,
     Step,
+    WebhookFaults,
+    Webhooks,
     default_timeline,
     parse_seconds,
 )
@@ -43,6 +45,8 @@ __all__ = [
     "ScenarioError",
     "Step",
     "Timeline",
+    "WebhookFaults",
+    "Webhooks",
     "load",
     "parse",
     "parse_seconds",
@@ -51,7 +55,7 @@ __all__ = [
 MAX_BYTES = 5 * 1024 * 1024
 _TABLES: dict[str, type[BaseModel]] = {
     "": ScenarioFile, "server": Server, "default": Rule, "rule": Rule, "match": Match,
-    "timeline": Step, "submit": Respond, "download": Respond,
+    "timeline": Step, "submit": Respond, "download": Respond, "webhooks": Webhooks, "webhook": WebhookFaults,
 }  # fmt: skip
 _TOML_PLACE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -83,6 +87,7 @@ class Scenario:
     models: dict[str, VideoModel]
     timelines: dict[str, Timeline]  # by rule name, including "default"
     warnings: tuple[Problem, ...] = ()
+    webhooks: Webhooks = field(default_factory=Webhooks)
 
     def pick(self, sub: Submission) -> Rule:
         """The first rule that takes `sub`, else the default."""
@@ -134,6 +139,7 @@ def parse(text: str, path: Path | None = None) -> Scenario:
         models=models,
         timelines=timelines,
         warnings=tuple(problems),
+        webhooks=file.webhooks,
     )
 
 

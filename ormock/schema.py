@@ -195,6 +195,24 @@ def default_timeline() -> list[Step]:
     ]
 
 
+class WebhookFaults(_Table):
+    """How a rule's webhook deliveries misbehave, for testing receivers."""
+
+    delay: Seconds | None = None  # sent this long (scenario clock) after the job ends
+    duplicate: bool = False  # sent twice, with the same idempotency key
+    out_of_order: bool = False  # held back until a later delivery has gone out
+    bad_signature: bool = False  # signed with the wrong secret
+    stale_timestamp: bool = False  # signed with a timestamp 10 minutes old
+    drop: bool = False  # never sent
+
+    @field_validator("delay")
+    @classmethod
+    def _not_negative(cls, value: float | None) -> float | None:
+        if value is not None and value < 0:
+            raise ValueError("must be zero seconds or more")
+        return value
+
+
 class Rule(_Table):
     """A named behaviour: which submits it takes and what each of their jobs does."""
 
@@ -203,6 +221,7 @@ class Rule(_Table):
     timeline: list[Step] | None = None
     submit: Respond | None = None
     download: Respond | None = None
+    webhook: WebhookFaults = WebhookFaults()
 
     @field_validator("timeline")
     @classmethod
@@ -226,10 +245,29 @@ class Server(_Table):
     api_keys: list[Annotated[str, Field(min_length=1)]] | None = None  # None: any non-empty key
 
 
+class Webhooks(_Table):
+    """Webhook deliveries: the workspace default URL, signing, and how hard to try."""
+
+    url: str | None = None  # the workspace-level default callback_url
+    secret: str | None = None  # signing secret; with it, deliveries carry X-OpenRouter-Signature
+    require_https: bool = False  # answer a non-HTTPS callback_url with 400, loopback included
+    timeout: Seconds = 5.0  # per attempt, in real seconds
+    retries: Annotated[int, Field(ge=0, le=20)] = 3  # attempts after the first
+    backoff: Seconds = 1.0  # before the first retry (scenario clock); doubles each time
+
+    @field_validator("timeout", "backoff")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be more than zero seconds")
+        return value
+
+
 class ScenarioFile(_Table):
     """The whole file, as written."""
 
     server: Server = Server()
+    webhooks: Webhooks = Webhooks()
     default: Rule = Rule(timeline=default_timeline())
     rule: list[Rule] = []
     model: list[dict[str, Any]] = []

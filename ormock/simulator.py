@@ -45,6 +45,7 @@ class Simulator:
         port: int = 0,
         admin_token: str | None = None,
         journal_max: int = 1000,
+        webhook_secret: str | None = None,
     ) -> None:
         if isinstance(scenario, Scenario):
             self.scenario = scenario
@@ -54,7 +55,10 @@ class Simulator:
             raise ValueError(f"clock must be 'scaled' or 'manual', not {clock!r}")
         start = FIXED_START if seed is not None else time.time()  # seeded: ids repeat exactly
         self._clock = ManualClock(start) if clock == "manual" else ScaledClock(speed)
-        self._app = create_app(self.scenario, self._clock, seed, journal_max=journal_max, admin_token=admin_token)
+        self._app = create_app(
+            self.scenario, self._clock, seed, journal_max=journal_max, admin_token=admin_token,
+            webhook_secret=webhook_secret,
+        )  # fmt: skip
         self._host, self._port = host, port
         headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
         self._headers = headers
@@ -128,10 +132,16 @@ class Simulator:
         return self._call("GET", f"/jobs/{job_id}", test_id)
 
     def requests(
-        self, job: str | None = None, path: str | None = None, since: int | None = None, test_id: str | None = None
+        self,
+        job: str | None = None,
+        path: str | None = None,
+        since: int | None = None,
+        test_id: str | None = None,
+        kind: str | None = None,
     ) -> list[dict[str, Any]]:
-        """The request journal, oldest first; Authorization values are redacted."""
-        params = {k: v for k, v in {"job": job, "path": path, "since": since}.items() if v is not None}
+        """The request journal, oldest first; Authorization values are redacted. `kind` is "api"
+        (requests to ormock) or "webhook" (delivery attempts from it)."""
+        params = {k: v for k, v in {"job": job, "path": path, "since": since, "kind": kind}.items() if v is not None}
         return self._call("GET", "/requests", test_id, params=params)["data"]
 
     def advance(self, seconds: float) -> float:

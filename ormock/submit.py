@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from .catalogue import VideoModel
 
@@ -125,6 +126,20 @@ def _check_references(body: Mapping[str, Any]) -> bool:
         if not isinstance(part, dict) or not isinstance(part.get("url"), str) or not part["url"]:
             raise Rejected(f"input_references[{i}].{kind}.url is required and must be a non-empty string")
     return True
+
+
+_LOOPBACK = ("localhost", "127.", "::1")
+
+
+def callback_problem(url: str, require_https: bool) -> str | None:
+    """Why the service would refuse `url` as a callback URL, or None. ormock also takes http:// to
+    a loopback address, so local receivers work, unless `require_https`."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"callback_url must be an absolute HTTPS URL, not '{url}'"
+    if parts.scheme != "https" and (require_https or not parts.hostname.startswith(_LOOPBACK)):
+        return f"callback_url must use HTTPS: '{url}'"
+    return None
 
 
 def check(body: Any, models: Mapping[str, VideoModel]) -> Submission:

@@ -106,3 +106,19 @@ def job_info(job: Job, view: View) -> dict[str, Any]:
 def entry(item: Entry) -> dict[str, Any]:
     """A request journal entry."""
     return asdict(item)
+
+
+def webhook_event(job: Job, view: View, created_at: str) -> dict[str, Any]:
+    """The body of a webhook delivery for a job that has ended."""
+    data: dict[str, Any] = {
+        "id": job.id,
+        "status": view.status,
+        "generation_id": job.id,
+        "model": job.model.id,
+    }
+    if view.status == "completed":
+        data["unsigned_urls"] = [content_url(job.base_url, job, i) for i in range(view.step.outputs)]
+        data["usage"] = {"cost": job.cost(view), "is_byok": False}
+    elif view.step.error_text is not None:
+        data["error"] = view.step.error_text
+    return {"type": f"video.generation.{view.status}", "created_at": created_at, "data": data}
