@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from quart import Quart, Response, g, request
@@ -20,9 +21,10 @@ from . import wire
 from .clock import Clock, ScaledClock
 from .control import Changes, control_api
 from .errors import Failure, error_response, json_response
+from .faults import HANG_SECONDS, Faults, InjectedDrop
 from .jobs import Job, JobStore
 from .mp4 import make_mp4
-from .scenario import Respond, Scenario
+from .scenario import Fault, Rule, Scenario
 from .submit import Rejected, callback_problem, check
 from .webhooks import Dispatcher
 
@@ -66,6 +68,28 @@ async def _journal_body() -> Any:
         return text[:JOURNAL_BODY_LIMIT]
 
 
+def _dropping(content_type: str, length: int, head: bytes = b"", rate: float | None = None) -> Response:
+    """A response that promises `length` bytes, sends `head` (at `rate` bytes/s if given), then drops
+    the connection: a reset mid-response with no `head`, a truncated download with some."""
+
+    async def body() -> AsyncIterator[bytes]:
+        if head:
+            async for chunk in _paced(head, rate):
+                yield chunk
+        raise InjectedDrop()
+
+    return Response(body(), 200, {"Content-Length": str(length)}, content_type=content_type)
+
+
+async def _paced(data: bytes, rate: float | None) -> AsyncIterator[bytes]:
+    """`data` in chunks, no faster than `rate` bytes per second (real time) when given."""
+    chunk = 64 * 1024 if rate is None else max(1, min(64 * 1024, int(rate / 10)))
+    for start in range(0, len(data), chunk):
+        yield data[start : start + chunk]
+        if rate is not None:
+            await asyncio.sleep(chunk / rate)
+
+
 def create_app(
     scenario: Scenario,
     clock: Clock | None = None,
@@ -82,6 +106,8 @@ def create_app(
     app.extensions["ormock"] = store
     app.extensions["ormock.changes"] = changes
     app.register_blueprint(control_api(store, changes, admin_token))
+    faults = Faults(store, seed)
+    app.extensions["ormock.faults"] = faults
     dispatcher = Dispatcher(store, secret=webhook_secret)
     app.extensions["ormock.webhooks"] = dispatcher
 
@@ -107,6 +133,29 @@ def create_app(
         keys = store.scenario.api_keys
         if keys is not None and key.strip() not in keys:
             raise Failure(401, "Invalid API key")
+        wait = faults.rate_limited(key.strip(), _test_id())
+        if wait is not None:
+            g.fault = "rate limit"
+            raise Failure(429, "Rate limit exceeded", wait)
+
+    async def inject(endpoint: str, rule: Rule | None = None) -> Fault | None:
+        """Carries out the fault that applies here, if any. Errors are raised, delays waited out
+        and hangs held; a fault that shapes the response itself (reset, truncate, slow) is
+        returned for the handler to apply."""
+        picked = faults.pick(endpoint, _test_id(), rule)
+        if picked is None:
+            return None
+        fault, g.fault = picked
+        if fault.respond is not None:
+            raise Failure(fault.respond, fault.message, fault.retry_after)
+        if fault.latency is not None:
+            await asyncio.sleep(faults.jitter(fault, _test_id()))
+            return None
+        if fault.hang:
+            await record(0)  # the request may never finish: note it now
+            await asyncio.sleep(HANG_SECONDS)
+            raise Failure(504, "Gateway timeout")
+        return fault
 
     def find(job_id: str) -> Job:
         job = store.get(job_id, _test_id())
@@ -118,18 +167,17 @@ def create_app(
     @app.before_request
     def _start() -> None:
         g.started = time.perf_counter()
-        g.job_id = g.rule = g.error = None
+        g.job_id = g.rule = g.error = g.fault = None
 
-    @app.after_request
-    async def _record(response: Response) -> Response:
+    async def record(status: int) -> None:
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         rule = getattr(g.get("rule"), "name", None)
         log.info(
             "%s %s %d",
             request.method,
             request.full_path.rstrip("?"),
-            response.status_code,
-            extra={"latency": elapsed, "job_id": g.get("job_id"), "rule": rule},
+            status,
+            extra={"latency": elapsed, "job_id": g.get("job_id"), "rule": rule, "fault": g.get("fault")},
         )
         if request.path.startswith("/api/v1/"):
             store.record(
@@ -137,15 +185,20 @@ def create_app(
                 method=request.method,
                 path=request.path,
                 query=dict(request.args),
-                status=response.status_code,
+                status=status,
                 job_id=g.get("job_id"),
                 rule=rule,
                 latency_ms=round(elapsed * 1000, 3),
                 headers=_redacted(request.headers),
                 body=await _journal_body(),
                 error=g.get("error"),
+                fault=g.get("fault"),
             )
             changes.notify()
+
+    @app.after_request
+    async def _record(response: Response) -> Response:
+        await record(response.status_code)
         return response
 
     @app.errorhandler(Failure)
@@ -165,6 +218,8 @@ def create_app(
 
     @app.post("/api/v1/videos")
     async def submit() -> Response:
+        if await inject("submit") is not None:
+            return _dropping("application/json", 256)
         authorize()
         raw = await request.get_data()
         try:
@@ -179,14 +234,23 @@ def create_app(
             problem = callback_problem(sub.callback_url, store.scenario.webhooks.require_https)
             if problem is not None:
                 raise Failure(400, problem)
-        g.rule, outcome = store.submit(sub, _test_id(), _base())
-        if isinstance(outcome, Respond):
-            raise Failure.of(outcome)
-        g.job_id = outcome.id
-        return json_response(wire.submitted(outcome, _base()), 202)
+        g.rule, refusal = store.choose(sub, _test_id())
+        if await inject("submit", g.rule) is not None:
+            return _dropping("application/json", 256)
+        if refusal is not None:
+            raise Failure.of(refusal)
+        left = faults.credits_left(_test_id())
+        if left is not None and (store.cost_of(sub, g.rule) or 0.0) > left:
+            g.fault = "credits"
+            raise Failure(402)
+        job = store.create(sub, g.rule, _test_id(), _base())
+        g.job_id = job.id
+        return json_response(wire.submitted(job, _base()), 202)
 
     @app.get("/api/v1/videos/models")
     async def list_models() -> Response:
+        if await inject("models") is not None:
+            return _dropping("application/json", 4096)
         key = id(store.scenario)
         if key not in listing:
             listing.clear()
@@ -195,16 +259,28 @@ def create_app(
 
     @app.get("/api/v1/videos/<job_id>")
     async def poll(job_id: str) -> Response:
+        if await inject("poll") is not None:
+            return _dropping("application/json", 512)
         authorize()
         job = find(job_id)
+        if await inject("poll", job.rule) is not None:
+            return _dropping("application/json", 512)
         view = store.poll(job)
         if view.fault is not None:
             raise Failure.of(view.fault)
-        return json_response(wire.job(job, view, _base()))
+        gone = job.gone_at(view, store.scenario.server.output_ttl)
+        if gone is None:
+            return json_response(wire.job(job, view, _base()))
+        expires = int(gone)
+        signed = [faults.signed_query(job, index, expires) for index in range(view.step.outputs)]
+        return json_response(wire.job(job, view, _base(), expires, signed))
 
     @app.get("/api/v1/videos/<job_id>/content")
     async def content(job_id: str) -> Response:
-        authorize()
+        server_fault = await inject("content")
+        signature = request.args.get("signature")
+        if signature is None:
+            authorize()
         job = find(job_id)
         raw_index = request.args.get("index", "0")
         if raw_index in ("", "null"):
@@ -212,15 +288,18 @@ def create_app(
         if not raw_index.isdigit():
             raise Failure(400, f"index must be a non-negative integer, not '{raw_index}'")
         index = int(raw_index)
+        if signature is not None and not faults.signature_ok(job, index, request.args.get("expires", ""), signature):
+            raise Failure(403, "This download link is not valid")
+        fault = await inject("content", job.rule) or server_fault
         view = store.peek(job)
         if view.status != "completed":
             raise Failure(409, f"Video generation job {job.id} is {view.status}; its content is not available")
         if index >= view.step.outputs:
             raise Failure(404, f"Video generation job {job.id} has no output {index} (it has {view.step.outputs})")
-        fault = store.download(job)
-        if fault is not None:
-            raise Failure.of(fault)
-        gone = job.gone_at(view)
+        refusal = store.download(job)
+        if refusal is not None:
+            raise Failure.of(refusal)
+        gone = job.gone_at(view, store.scenario.server.output_ttl)
         if gone is not None and store.clock.time() >= gone:
             raise Failure(410, f"The output of video generation job {job.id} is no longer available")
         path = store.scenario.content_path(view.step)
@@ -228,6 +307,12 @@ def create_app(
             data = path.read_bytes()
         else:
             data = make_mp4(job.output.width, job.output.height, job.output.duration or 5)
+        if fault is not None and fault.reset:
+            return _dropping("video/mp4", len(data))
+        if fault is not None and fault.truncate is not None:
+            return _dropping("video/mp4", len(data), data[: int(len(data) * fault.truncate)])
+        if fault is not None and fault.slow is not None:
+            return Response(_paced(data, fault.slow), 200, {"Content-Length": str(len(data))}, content_type="video/mp4")
         return Response(data, 200, content_type="video/mp4")
 
     return app

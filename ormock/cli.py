@@ -16,6 +16,7 @@ from rich.console import Console
 from .app import create_app
 from .clock import FIXED_START, ManualClock, ScaledClock
 from .dashboard import run_dashboard
+from .demo import run_demo
 from .log import Lines, attach_request_lines, watch_statuses
 from .problems import Problem
 from .reload import watch_scenario
@@ -179,6 +180,23 @@ def validate(
         noun = "file" if len(files) == 1 else "files"
         typer.echo(f"checked {len(files)} scenario {noun}: {errors} error(s), {warnings} warning(s)")
     if errors or (strict and warnings):
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    scenario: Annotated[
+        Path, typer.Argument(help="The scenario to show (default: scenarios/failure-modes.toml).")
+    ] = Path("scenarios/failure-modes.toml"),
+    speed: Annotated[float, typer.Option(help="Clock speed; the default runs minutes in seconds.", min=1)] = 1000.0,
+) -> None:
+    """Run a careful reference client through every rule of SCENARIO and show what it saw."""
+    try:
+        loaded = load(scenario)
+    except ScenarioError as exc:
+        _fail(f"ormock: invalid scenario:\n{exc}")
+    stories = run_demo(loaded, speed, Console())
+    if any(not story.events for story in stories if story.ending.startswith("no request")):
         raise typer.Exit(1)
 
 

@@ -107,11 +107,12 @@ class Job:
     def cost(self, view: View) -> float | None:
         return view.step.cost if view.step.cost is not None else self.estimated_cost
 
-    def gone_at(self, view: View) -> float | None:
+    def gone_at(self, view: View, default_ttl: float | None = None) -> float | None:
         """When a completed job's output stops being downloadable, if ever."""
-        if view.status != "completed" or view.step.available_for is None:
+        ttl = view.step.available_for if view.step.available_for is not None else default_ttl
+        if view.status != "completed" or ttl is None:
             return None
-        return view.since + view.step.available_for
+        return view.since + ttl
 
 
 def _due(fault: Respond | None, count: int) -> Respond | None:
@@ -138,6 +139,7 @@ class Entry:
     body: Any
     error: str | None = None  # the error message answered, if any
     kind: str = "api"  # "api": a request to ormock; "webhook": a delivery attempt from it
+    fault: str | None = None  # the injected fault that shaped this answer, if any
 
 
 class Space:
@@ -150,6 +152,10 @@ class Space:
         self.jobs: dict[str, Job] = {}
         self.matched: dict[str, int] = {}
         self.journal: deque[Entry] = deque(maxlen=journal_max)
+        # Faults draw from their own generator, so injecting them never changes the job ids.
+        self.fault_random = random.Random(f"{seed}:{test_id}:faults") if seed is not None else random.Random()
+        self.fault_counts: dict[tuple[Any, ...], int] = {}
+        self.buckets: dict[str, tuple[float, float]] = {}  # API key -> (tokens, when counted)
 
 
 class JobStore:
@@ -192,14 +198,16 @@ class JobStore:
             if job_id not in space.jobs:
                 return job_id
 
-    def submit(self, sub: Submission, test_id: str = "", base_url: str = "") -> tuple[Rule, Job | Respond]:
-        """The rule that takes `sub`, and a new job or the error the rule answers the submit with."""
+    def choose(self, sub: Submission, test_id: str = "") -> tuple[Rule, Respond | None]:
+        """The rule that takes `sub`, and the error its `submit` answers this time, if any."""
         space = self.space(test_id)
         rule = self.scenario.pick(sub)
         count = space.matched[rule.name] = space.matched.get(rule.name, 0) + 1
-        fault = _due(rule.submit, count)
-        if fault is not None:
-            return rule, fault
+        return rule, _due(rule.submit, count)
+
+    def create(self, sub: Submission, rule: Rule, test_id: str = "", base_url: str = "") -> Job:
+        """A new job for `sub`, following `rule`'s timeline from now."""
+        space = self.space(test_id)
         now = self.clock.time()
         model = self.scenario.models[sub.model]
         job = Job(
@@ -218,7 +226,19 @@ class JobStore:
         )
         space.jobs[job.id] = job
         self._order.append(job)
-        return rule, job
+        return job
+
+    def submit(self, sub: Submission, test_id: str = "", base_url: str = "") -> tuple[Rule, Job | Respond]:
+        """The rule that takes `sub`, and a new job or the error the rule answers the submit with."""
+        rule, fault = self.choose(sub, test_id)
+        return rule, fault if fault is not None else self.create(sub, rule, test_id, base_url)
+
+    def cost_of(self, sub: Submission, rule: Rule) -> float | None:
+        """What a job of `rule` for `sub` will cost when it completes."""
+        final = self.scenario.timeline(rule).steps[-1]
+        if final.cost is not None:
+            return final.cost
+        return estimate_cost(self.scenario.models[sub.model], sub)
 
     def since(self, count: int) -> list[Job]:
         """The jobs created after the first `count` since the last reset, oldest first."""

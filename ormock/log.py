@@ -31,11 +31,14 @@ class Lines:
     def __init__(self, emit: Emit, json_lines: bool = False) -> None:
         self.emit, self.json_lines = emit, json_lines
 
-    def request(self, method: str, path: str, status: int, latency: float, job: str | None, rule: str | None) -> None:
+    def request(
+        self, method: str, path: str, status: int, latency: float, job: str | None, rule: str | None,
+        fault: str | None = None,
+    ) -> None:  # fmt: skip
         now = time.time()
         if self.json_lines:
             event = {"event": "request", "time": now, "method": method, "path": path, "status": status,
-                     "latency_ms": round(latency * 1000, 3), "job": job, "rule": rule}  # fmt: skip
+                     "latency_ms": round(latency * 1000, 3), "job": job, "rule": rule, "fault": fault}  # fmt: skip
             self.emit(json.dumps(event))
             return
         line = f"{method} {path} {status}"
@@ -43,6 +46,8 @@ class Lines:
             line += f" -> {job}"
         if rule:
             line += f" [{rule}]"
+        if fault:
+            line += f" (injected fault: {fault})"
         self.emit(f"{_stamp(now)}  {line}  {latency * 1000:.1f} ms")
 
     def status(self, job: Job, before: str | None, after: str) -> None:
@@ -65,7 +70,7 @@ class _RequestRecords(logging.Handler):
         extra: dict[str, Any] = record.__dict__
         self.lines.request(
             str(args[0]), str(args[1]), int(args[2]),  # type: ignore[call-overload]
-            extra.get("latency", 0.0), extra.get("job_id"), extra.get("rule"),
+            extra.get("latency", 0.0), extra.get("job_id"), extra.get("rule"), extra.get("fault"),
         )  # fmt: skip
 
 

@@ -21,7 +21,9 @@ from .schema import (
     DEFAULT_ERRORS,
     STATUSES,
     TERMINAL,
+    Fault,
     Match,
+    RateLimit,
     Respond,
     Rule,
     ScenarioFile,
@@ -38,6 +40,7 @@ __all__ = [
     "DEFAULT_ERRORS",
     "STATUSES",
     "TERMINAL",
+    "Fault",
     "Problem",
     "Respond",
     "Rule",
@@ -56,6 +59,7 @@ MAX_BYTES = 5 * 1024 * 1024
 _TABLES: dict[str, type[BaseModel]] = {
     "": ScenarioFile, "server": Server, "default": Rule, "rule": Rule, "match": Match,
     "timeline": Step, "submit": Respond, "download": Respond, "webhooks": Webhooks, "webhook": WebhookFaults,
+    "fault": Fault, "faults": Fault, "rate_limit": RateLimit,
 }  # fmt: skip
 _TOML_PLACE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -88,6 +92,8 @@ class Scenario:
     timelines: dict[str, Timeline]  # by rule name, including "default"
     warnings: tuple[Problem, ...] = ()
     webhooks: Webhooks = field(default_factory=Webhooks)
+    server: Server = field(default_factory=Server)
+    faults: tuple[Fault, ...] = ()  # server-wide
 
     def pick(self, sub: Submission) -> Rule:
         """The first rule that takes `sub`, else the default."""
@@ -140,6 +146,8 @@ def parse(text: str, path: Path | None = None) -> Scenario:
         timelines=timelines,
         warnings=tuple(problems),
         webhooks=file.webhooks,
+        server=file.server,
+        faults=tuple(file.fault),
     )
 
 

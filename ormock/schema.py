@@ -195,6 +195,72 @@ def default_timeline() -> list[Step]:
     ]
 
 
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*/\s*s\s*$", re.I)
+_RATE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
+
+
+def parse_rate(value: Any) -> float:
+    """`"200KB/s"`, `"1.5MB/s"`, `"4096 b/s"` or a number as bytes per second."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    match = _RATE.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"{value!r} is not a rate: write bytes per second like '200KB/s' or '2MB/s'")
+    return float(match.group(1)) * _RATE_UNITS[(match.group(2) or "b").lower()]
+
+
+Endpoint = Literal["submit", "poll", "content", "models", "any"]
+_EFFECTS = ("respond", "latency", "reset", "hang", "truncate", "slow")
+
+
+class Fault(_Table):
+    """Something that goes wrong with requests: an error, a delay, a broken connection."""
+
+    name: str | None = None
+    endpoint: Endpoint = "any"
+    nth: Annotated[int, Field(ge=1)] | None = None  # only the nth request (counting from 1)
+    every: Annotated[int, Field(ge=1)] | None = None  # every nth request
+    probability: Annotated[float, Field(ge=0, le=1)] | None = None  # each request with this chance
+    respond: HttpError | None = None
+    message: str | None = None
+    retry_after: Annotated[int, Field(ge=0)] | None = None
+    latency: Seconds | None = None
+    jitter: Seconds | None = None
+    reset: bool = False
+    hang: bool = False
+    truncate: Annotated[float, Field(gt=0, lt=1)] | None = None
+    slow: Annotated[float, BeforeValidator(parse_rate), Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> Fault:
+        effects = [name for name in _EFFECTS if getattr(self, name) not in (None, False)]
+        if len(effects) != 1:
+            raise ValueError(f"a fault does one thing: one of {', '.join(_EFFECTS)} (this one has {len(effects)})")
+        whens = [name for name in ("nth", "every", "probability") if getattr(self, name) is not None]
+        if len(whens) > 1:
+            raise ValueError("say when with one of `nth`, `every` or `probability`, not several")
+        if effects[0] in ("truncate", "slow") and self.endpoint not in ("content", "any"):
+            raise ValueError(f'`{effects[0]}` acts on downloads: use it with endpoint = "content"')
+        if self.respond is None and (self.message is not None or self.retry_after is not None):
+            raise ValueError("`message` and `retry_after` go with `respond`")
+        if self.jitter is not None and self.latency is None:
+            raise ValueError("`jitter` goes with `latency`")
+        return self
+
+    @property
+    def effect(self) -> str:
+        return next(name for name in _EFFECTS if getattr(self, name) not in (None, False))
+
+    def label(self, where: str) -> str:
+        """How the journal and the dashboard name this fault."""
+        detail = {
+            "respond": f"{self.respond}", "latency": f"latency {self.latency}s", "reset": "reset",
+            "hang": "hang", "truncate": f"truncate to {self.truncate:.0%}" if self.truncate else "truncate",
+            "slow": f"slow {self.slow:.0f} B/s" if self.slow else "slow",
+        }[self.effect]  # fmt: skip
+        return f"{self.name or where}: {detail}"
+
+
 class WebhookFaults(_Table):
     """How a rule's webhook deliveries misbehave, for testing receivers."""
 
@@ -222,6 +288,7 @@ class Rule(_Table):
     submit: Respond | None = None
     download: Respond | None = None
     webhook: WebhookFaults = WebhookFaults()
+    faults: list[Fault] = []
 
     @field_validator("timeline")
     @classmethod
@@ -241,8 +308,17 @@ class Rule(_Table):
         return steps
 
 
+class RateLimit(_Table):
+    requests: Annotated[int, Field(ge=1)]  # this many requests ...
+    per: Seconds = 1.0  # ... per this long (scenario clock), for each API key
+    burst: Annotated[int, Field(ge=1)] | None = None  # how many may come at once (default: `requests`)
+
+
 class Server(_Table):
     api_keys: list[Annotated[str, Field(min_length=1)]] | None = None  # None: any non-empty key
+    credits: Annotated[float, Field(ge=0)] | None = None  # workspace balance in USD; None: unlimited
+    rate_limit: RateLimit | None = None
+    output_ttl: Seconds | None = None  # completed outputs stay downloadable this long; None: forever
 
 
 class Webhooks(_Table):
@@ -268,6 +344,7 @@ class ScenarioFile(_Table):
 
     server: Server = Server()
     webhooks: Webhooks = Webhooks()
+    fault: list[Fault] = []  # server-wide faults
     default: Rule = Rule(timeline=default_timeline())
     rule: list[Rule] = []
     model: list[dict[str, Any]] = []

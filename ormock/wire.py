@@ -59,12 +59,18 @@ def submitted(job: Job, base: str) -> dict[str, Any]:
     return {"id": job.id, "polling_url": polling_url(base, job), "status": "pending"}
 
 
-def job(job: Job, view: View, base: str) -> dict[str, Any]:
-    """The job object a poll answers with."""
+def job(
+    job: Job, view: View, base: str, expires_at: int | None = None, signed: list[str] | None = None
+) -> dict[str, Any]:
+    """The job object a poll answers with. `signed` are the query strings of keyless download
+    URLs, one per output, valid until `expires_at`."""
     body: dict[str, Any] = {"id": job.id, "polling_url": polling_url(base, job), "status": view.status}
     if view.status == "completed":
         body["generation_id"] = job.id
         body["unsigned_urls"] = [content_url(base, job, i) for i in range(view.step.outputs)]
+        if expires_at is not None and signed is not None:
+            body["expires_at"] = expires_at
+            body["urls"] = [f"{base}/videos/{job.id}/content?{query}{_test(job, '&')}" for query in signed]
         body["usage"] = {"cost": job.cost(view), "is_byok": False}
     elif view.step.error_text is not None:
         body["error"] = view.step.error_text

@@ -287,6 +287,40 @@ def test_failure_modes_http_errors(drive):
     d.drove("output gone")
 
 
+def test_failure_modes_network_faults(drive):
+    d = drive("failure-modes.toml")
+    model = "bytedance/seedance-2.0"
+    job = d.videos.generate(model=model, prompt="truncated")
+    assert d.polls_until_done(job.id)[-1] == "completed"
+    with pytest.raises(httpx.RemoteProtocolError):  # fewer bytes than Content-Length
+        d.videos.get_video_content(job_id=job.id).read()
+    assert d.videos.get_video_content(job_id=job.id).read()[4:8] == b"ftyp"
+    d.drove("truncated download")
+
+    job = d.videos.generate(model=model, prompt="trickle")
+    assert d.polls_until_done(job.id)[-1] == "completed"
+    assert d.videos.get_video_content(job_id=job.id).read()[4:8] == b"ftyp"
+    d.drove("slow download")
+
+    job = d.videos.generate(model=model, prompt="reset")
+    assert d.videos.get_generation(job_id=job.id).status == "in_progress"
+    with pytest.raises(httpx.RemoteProtocolError):
+        d.videos.get_generation(job_id=job.id)
+    # a poll dropped before it reached the job does not count toward the timeline
+    assert [d.videos.get_generation(job_id=job.id).status for _ in range(2)] == ["in_progress", "completed"]
+    d.drove("connection reset on poll")
+
+    job = d.videos.generate(model=model, prompt="sluggish")
+    assert d.polls_until_done(job.id) == ["in_progress", "in_progress", "completed"]
+    d.drove("sluggish polls")
+
+    job = d.videos.generate(model=model, prompt="hang")
+    with pytest.raises(httpx.ReadTimeout):
+        d.videos.get_generation(job_id=job.id, timeout_ms=300)
+    assert d.polls_until_done(job.id)[-1] == "completed"
+    d.drove("poll hangs once")
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

@@ -1,0 +1,211 @@
+"""`ormock demo`: every rule of a scenario, driven by a careful reference client, in one table.
+
+The client is a readable example of a correct poller: it honours `Retry-After`, backs off on 5xx
+answers and broken connections, stops at a terminal status, surfaces `error` verbatim, and
+downloads with the key, checking it got every byte. Each rule runs under its own test id, so the
+rules' counters never meet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .scenario import Rule, Scenario
+from .simulator import Simulator
+from .submit import Rejected, check
+
+TERMINAL = {"completed", "failed", "cancelled", "expired"}
+POLL_EVERY = 10.0  # scenario seconds, as the service documents (10-30 s)
+ATTEMPTS = 5
+
+
+@dataclass
+class Story:
+    """What the client saw for one rule, in order, and how it ended."""
+
+    rule: str
+    events: list[str] = field(default_factory=list)
+    ending: str = ""
+    good: bool = False
+
+    def saw(self, event: str) -> None:
+        """Adds an event, folding repeats: `in_progress x3`."""
+        if self.events:
+            last = self.events[-1]
+            base, _, count = last.partition(" x")
+            if base == event:
+                self.events[-1] = f"{event} x{int(count or 1) + 1}"
+                return
+        self.events.append(event)
+
+
+def request_for(rule: Rule, scenario: Scenario) -> dict[str, Any] | None:
+    """A submit body that `rule` takes (and the catalogue accepts), or None if none can be made."""
+    match = rule.match
+    prompt = match.prompt or f"demo of {rule.name}"
+    if match.prompt_regex is not None:
+        candidates = [rule.name, prompt, *re.findall(r"[A-Za-z]{3,}", match.prompt_regex)]
+        prompt = next((c for c in candidates if re.search(match.prompt_regex, c)), "")
+        if not prompt:
+            return None
+    body: dict[str, Any] = {"prompt": prompt}
+    for key in ("duration", "resolution", "aspect_ratio", "size", "generate_audio"):
+        if getattr(match, key) is not None:
+            body[key] = getattr(match, key)
+    image = {"url": "https://example.com/frame.png"}
+    if match.input == "frame_images":
+        body["frame_images"] = [{"type": "image_url", "image_url": image, "frame_type": "first_frame"}]
+    elif match.input == "input_references":
+        body["input_references"] = [{"type": "image_url", "image_url": image}]
+    preferred = ["bytedance/seedance-2.0"] if "bytedance/seedance-2.0" in scenario.models else []
+    for model in match.models or [*preferred, *scenario.models]:
+        try:
+            if scenario.pick(check({**body, "model": model}, scenario.models)) is rule:
+                return {**body, "model": model}
+        except Rejected:
+            continue
+    return None
+
+
+def _error(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return response.text[:80]
+
+
+class CarefulClient:
+    """Submits, polls and downloads the way a well-behaved client of the service should."""
+
+    def __init__(self, base_url: str, speed: float, test_id: str) -> None:
+        self.base_url = base_url
+        self.speed = speed
+        headers = {"Authorization": "Bearer sk-or-demo", "X-Test-Id": test_id}
+        self.http = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=httpx.Timeout(2.0))
+
+    async def pause(self, scenario_seconds: float) -> None:
+        await asyncio.sleep(scenario_seconds / self.speed)
+
+    async def call(self, story: Story, what: str, method: str, url: str, **kwargs: Any) -> httpx.Response | None:
+        """One request, retried on 429/5xx (honouring Retry-After) and broken connections."""
+        backoff = 1.0
+        for _ in range(ATTEMPTS):
+            try:
+                response = await self.http.request(method, url, **kwargs)
+                if response.status_code == 429 or response.status_code >= 500:
+                    wait = float(response.headers.get("Retry-After", backoff))
+                    story.saw(f"{what} {response.status_code}, retry in {wait:g}s")
+                    await self.pause(wait)
+                    backoff *= 2
+                    continue
+                return response
+            except (httpx.TransportError, httpx.DecodingError) as exc:
+                story.saw(f"{what}: {type(exc).__name__}, retry")
+                await self.pause(backoff)
+                backoff *= 2
+        story.ending = f"gave up on {what} after {ATTEMPTS} attempts"
+        return None
+
+    async def run(self, story: Story, body: dict[str, Any]) -> Story:
+        submitted = await self.call(story, "submit", "POST", "/videos", json=body)
+        if submitted is None:
+            return story
+        if submitted.status_code != 202:
+            story.saw(f"submit {submitted.status_code}")
+            story.ending = f"refused: {_error(submitted)}"
+            return story
+        job = submitted.json()
+        story.saw(f"submit 202 {job['status']}")
+        while True:
+            await self.pause(POLL_EVERY)
+            polled = await self.call(story, "poll", "GET", job["polling_url"])
+            if polled is None:
+                return story
+            if polled.status_code != 200:
+                story.saw(f"poll {polled.status_code}")
+                story.ending = f"stopped: {polled.status_code} {_error(polled)}"
+                return story
+            state = polled.json()
+            story.saw(state["status"])
+            if state["status"] in TERMINAL:
+                break
+        if state["status"] != "completed":
+            story.ending = f"{state['status']}: {state.get('error', '')}"
+            story.good = True
+            return story
+        return await self.download(story, state)
+
+    async def download(self, story: Story, state: dict[str, Any]) -> Story:
+        for attempt in range(ATTEMPTS):
+            response = await self.call(story, "download", "GET", state["unsigned_urls"][0])
+            if response is None:
+                return story
+            if response.status_code != 200:
+                story.saw(f"download {response.status_code}")
+                story.ending = f"completed, download refused: {response.status_code} {_error(response)}"
+                return story
+            size = int(response.headers.get("content-length", -1))
+            if size == len(response.content):
+                megabytes = len(response.content) / 1024 / 1024
+                story.saw(f"download {megabytes:.1f} MB")
+                cost = state.get("usage", {}).get("cost")
+                story.ending = "completed, downloaded" + (f", cost ${cost:.2f}" if cost is not None else "")
+                story.good = True
+                return story
+            story.saw(f"download short ({len(response.content)} of {size} bytes), retry {attempt + 1}")
+        story.ending = "completed, but every download came up short"
+        return story
+
+
+async def _drive(sim: Simulator, scenario: Scenario, speed: float) -> list[Story]:
+    async def one(rule: Rule, number: int) -> Story:
+        story = Story(rule.name)
+        body = request_for(rule, scenario)
+        if body is None:
+            story.ending = "no request could be made that this rule takes"
+            return story
+        client = CarefulClient(sim.base_url, speed, f"demo-{number}")
+        try:
+            return await client.run(story, body)
+        finally:
+            await client.http.aclose()
+
+    async def catalogue_refusal() -> Story:
+        story = Story("(catalogue) out-of-set duration")
+        model = next((m for m in scenario.models.values() if m.supported_durations), None)
+        if model is None or model.supported_durations is None:
+            story.ending = "no model with a duration set"
+            return story
+        body = {"model": model.id, "prompt": "too long", "duration": max(model.supported_durations) + 5}
+        client = CarefulClient(sim.base_url, speed, "demo-catalogue")
+        try:
+            return await client.run(story, body)
+        finally:
+            await client.http.aclose()
+
+    rules = [*scenario.rules, scenario.default]
+    return list(await asyncio.gather(*(one(rule, n) for n, rule in enumerate(rules)), catalogue_refusal()))
+
+
+def run_demo(scenario: Scenario, speed: float, console: Console) -> list[Story]:
+    """Starts ormock on `scenario`, runs the reference client through every rule, prints the table."""
+    with Simulator(scenario, speed=speed, seed=1) as sim:
+        console.print(f"ormock demo: {scenario.path or 'scenario'} at {sim.base_url}, speed {speed:g}x")
+        stories = asyncio.run(_drive(sim, scenario, speed))
+    table = Table(title="what a careful client sees, rule by rule", show_lines=True, expand=True)
+    table.add_column("rule", style="bold", ratio=2)
+    table.add_column("the client saw, in order", ratio=5)
+    table.add_column("how it ended", ratio=3)
+    for story in stories:
+        ending = Text(story.ending, style="green" if story.good else "yellow")
+        table.add_row(story.rule, " -> ".join(story.events), ending)
+    console.print(table)
+    return stories

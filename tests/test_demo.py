@@ -1,0 +1,55 @@
+"""`ormock demo` runs to completion and its table tells every rule's story."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from conftest import SCENARIOS
+from rich.console import Console
+
+from ormock import load_scenario
+from ormock.demo import request_for, run_demo
+
+
+def test_demo_table_lists_every_rule_of_failure_modes():
+    env = {**os.environ, "COLUMNS": "250"}
+    result = subprocess.run(
+        [sys.executable, "-m", "ormock", "demo", "--speed", "100000"],
+        cwd=SCENARIOS.parent, capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    for rule in load_scenario(SCENARIOS / "failure-modes.toml").rules:
+        assert f"│ {rule.name} " in result.stdout, rule.name
+    assert "(catalogue) out-of-set duration" in result.stdout
+
+
+def test_the_reference_client_behaves(tmp_path):
+    scenario = load_scenario(SCENARIOS / "failure-modes.toml")
+    console = Console(file=open(os.devnull, "w"), width=200)  # noqa: SIM115
+    stories = {story.rule: story for story in run_demo(scenario, 100000, console)}
+    assert stories["failed"].ending == "failed: Provider returned error"
+    assert stories["401 on submit"].ending == "refused: User not found."
+    assert stories["429 rate limited"].events[0] == "submit 429, retry in 30s"  # honours Retry-After
+    assert stories["429 rate limited"].ending.startswith("completed, downloaded")
+    assert stories["500 then recovery"].ending.startswith("completed, downloaded")
+    assert any(
+        e.startswith("download short") or "RemoteProtocolError" in e for e in stories["truncated download"].events
+    )
+    assert stories["truncated download"].ending.startswith("completed, downloaded")
+    assert "poll: ReadTimeout, retry" in stories["poll hangs once"].events
+    assert stories["(catalogue) out-of-set duration"].ending.startswith("refused: duration 20 is not supported")
+    assert all(story.ending for story in stories.values())
+
+
+def test_request_for_builds_a_body_the_rule_takes():
+    scenario = load_scenario(SCENARIOS / "image-to-video.toml")
+    for rule in scenario.rules:
+        body = request_for(rule, scenario)
+        assert body is not None, rule.name
+    from ormock import parse_scenario
+
+    odd = parse_scenario('[[rule]]\nname = "digits only"\nmatch = { prompt_regex = "^[0-9]+$" }\n')
+    assert request_for(odd.rules[0], odd) is None
