@@ -14,6 +14,14 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def clients(session: nox.Session) -> None:
+    """The official TypeScript SDK and TanStack AI against real ormock servers (needs Node 20+ and
+    the npm registry; the packages go into a temporary folder)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "tests/clients", *session.posargs, env={"ORMOCK_NODE_CLIENTS": "1"})
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff (lint and format) and mypy."""
     session.install("-e", ".[lint]")

@@ -209,7 +209,9 @@ def create_app(
     @app.errorhandler(HTTPException)
     async def _http(exc: HTTPException) -> Response:
         code = exc.code or 500
-        return error_response(code, wire.MESSAGES.get(code, exc.name))
+        allowed = getattr(exc, "valid_methods", None)  # a 405 says what the path takes (RFC 9110)
+        headers = {"Allow": ", ".join(allowed)} if allowed else None
+        return error_response(code, wire.MESSAGES.get(code, exc.name), headers=headers)
 
     @app.errorhandler(Exception)
     async def _crash(exc: Exception) -> Response:
@@ -283,7 +285,7 @@ def create_app(
             authorize()
         job = find(job_id)
         raw_index = request.args.get("index", "0")
-        if raw_index in ("", "null"):
+        if raw_index == "null":  # the spec lets index be null: the default, 0
             raw_index = "0"
         if not raw_index.isdigit():
             raise Failure(400, f"index must be a non-negative integer, not '{raw_index}'")

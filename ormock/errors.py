@@ -27,6 +27,10 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(json.dumps(body, separators=(",", ":")), status, headers, content_type="application/json")
 
 
-def error_response(code: int, message: str | None = None, retry_after: int | None = None) -> Response:
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+def error_response(
+    code: int, message: str | None = None, retry_after: int | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    headers = dict(headers or {})
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return json_response(wire.error(code, message), code, headers)

@@ -58,10 +58,11 @@ def describe(values: list[Any]) -> str:
 
 
 def _typed(body: Mapping[str, Any], key: str, kinds: tuple[type, ...], label: str) -> Any:
-    """`body[key]` if it has one of `kinds` (a JSON null counts as absent), else `Rejected`."""
-    value = body.get(key)
-    if value is None:
+    """`body[key]` if it has one of `kinds`, None if absent, else `Rejected` (a JSON null too:
+    the schema declares none of these fields nullable)."""
+    if key not in body:
         return None
+    value = body[key]
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
         raise Rejected(f"{key} must be {label}, not {_json_type(value)} {_show(value)}")
     return value
@@ -142,11 +143,18 @@ def callback_problem(url: str, require_https: bool) -> str | None:
     return None
 
 
+def _provider_options(provider: Mapping[str, Any]) -> None:
+    options = _typed(provider, "options", (dict,), "an object")
+    for slug, settings in (options or {}).items():
+        if not isinstance(settings, dict):
+            raise Rejected(f"provider.options.{slug} must be an object, not {_json_type(settings)}")
+
+
 def check(body: Any, models: Mapping[str, VideoModel]) -> Submission:
     """The submission `body` describes, or `Rejected` with the service's reason."""
     if not isinstance(body, dict):
         raise Rejected(f"the request body must be a JSON object, not {_json_type(body)}")
-    if "model" not in body or body["model"] in (None, ""):
+    if body.get("model") in (None, ""):
         raise Rejected("model is required")
     model_id = _typed(body, "model", (str,), "a string")
     model = models.get(model_id)
@@ -161,9 +169,13 @@ def check(body: Any, models: Mapping[str, VideoModel]) -> Submission:
     seed = _typed(body, "seed", (int,), "an integer")
     generate_audio = _typed(body, "generate_audio", (bool,), "a boolean")
     callback_url = _typed(body, "callback_url", (str,), "a string")
-    _typed(body, "upscale_factor", (int, float), "a number")
+    upscale = _typed(body, "upscale_factor", (int, float), "a number")
+    if upscale is not None and upscale <= 0:
+        raise Rejected(f"upscale_factor must be more than 0, not {_show(upscale)}")
     _typed(body, "creativity", (int,), "an integer")
-    _typed(body, "provider", (dict,), "an object")
+    provider = _typed(body, "provider", (dict,), "an object")
+    if provider is not None:
+        _provider_options(provider)
     for key in ("previous_job_id", "session_id", "user"):
         _typed(body, key, (str,), "a string")
 

@@ -46,9 +46,10 @@ async def test_content_is_a_real_mp4_of_the_requested_shape_and_length(mock):
     assert frames == 6 * 24
 
 
-async def test_index_defaults_to_zero(mock):
+async def test_index_defaults_to_zero_and_may_be_null(mock):
     job_id = await _completed(mock)
     assert (await mock.download(job_id, index=None)).status_code == 200
+    assert (await mock.http.get(f"/api/v1/videos/{job_id}/content?index=null", headers=KEY)).status_code == 200
 
 
 async def test_content_needs_a_key(mock):
@@ -66,7 +67,7 @@ async def test_unknown_job_and_unknown_index_are_404(mock):
     assert response.json()["error"]["message"] == f"Video generation job {job_id} has no output 1 (it has 1)"
 
 
-@pytest.mark.parametrize("index", ["-1", "one", "1.5"])
+@pytest.mark.parametrize("index", ["-1", "one", "1.5", ""])
 async def test_bad_index_is_400(mock, index):
     job_id = await _completed(mock)
     response = await mock.http.get(f"/api/v1/videos/{job_id}/content?index={index}", headers=KEY)

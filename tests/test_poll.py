@@ -154,6 +154,7 @@ async def test_wrong_methods_and_unknown_paths_get_json_errors(mock):
     response = await mock.http.delete(f"/api/v1/videos/{job_id}", headers=KEY)
     assert response.status_code == 405
     assert response.json()["error"]["code"] == 405
+    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
     response = await mock.http.get("/api/v1/nothing-here", headers=KEY)
     assert response.status_code == 404
     assert response.json() == {"error": {"code": 404, "message": "Resource not found"}}

@@ -372,6 +372,69 @@ def test_ci_fast_default_and_outputs(drive):
     assert d.polls_until_done(job.id) == ["in_progress", "completed"]
 
 
+# --- the same rules through the SDK's async calls ---------------------------------------------
+
+
+async def _async_until_done(videos, job_id: str) -> list[str]:
+    import asyncio
+
+    seen = []
+    for _ in range(5000):
+        status = (await videos.get_generation_async(job_id=job_id)).status
+        seen.append(status)
+        if status in TERMINAL:
+            return seen
+        await asyncio.sleep(0.001)
+    raise AssertionError(seen[-3:])
+
+
+@pytest.mark.parametrize(
+    ("file", "request_body", "ending"),
+    [
+        ("failure-modes.toml", {"prompt": "a calm sea"}, ("completed", None)),
+        ("failure-modes.toml", {"prompt": "please fail"}, ("failed", "Provider returned error")),
+        ("failure-modes.toml", {"prompt": "cancel it"}, ("cancelled", "Job was cancelled")),
+        ("failure-modes.toml", {"prompt": "let it expire"}, ("expired", "Job exceeded maximum time to live")),
+        ("failure-modes.toml", {"prompt": "stuck"}, ("completed", None)),
+        ("image-to-video.toml", {"model": "google/veo-3.1", "prompt": "dusk",
+                                 "frame_images": [_frame("first_frame"), _frame("last_frame")]}, ("completed", None)),
+        ("image-to-video.toml", {"model": "alibaba/wan-2.6", "prompt": "waves",
+                                 "frame_images": [_frame("first_frame")]}, ("completed", None)),
+        ("image-to-video.toml", {"prompt": "dance", "input_references": [
+            {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]}, ("completed", None)),
+        ("image-to-video.toml", {"model": "x-ai/grok-imagine-video", "prompt": "a broken reference",
+                                 "input_references": [{"type": "image_url", "image_url": {"url": "u"}}]},
+         ("failed", "Provider returned error: could not fetch input reference")),
+    ],
+)  # fmt: skip
+async def test_async_sdk_through_the_rules(servers, file, request_body, ending):
+    import httpx as _httpx
+    from openapi import async_hook
+
+    async with _httpx.AsyncClient(event_hooks={"response": [async_hook]}) as http:
+        sdk = OpenRouter(
+            api_key="sk-or-test", server_url=servers[file].base_url, async_client=http, retry_config=NO_RETRIES
+        )
+        videos = sdk.video_generation
+        job = await videos.generate_async(**{"model": "bytedance/seedance-2.0", **request_body})
+        assert job.status == "pending"
+        seen = await _async_until_done(videos, job.id)
+        final = await videos.get_generation_async(job_id=job.id)
+        assert (seen[-1], final.error) == ending
+        if ending[0] == "completed":
+            response = await videos.get_video_content_async(job_id=job.id)
+            assert (await response.aread())[4:8] == b"ftyp"
+
+
+async def test_async_sdk_typed_errors(servers):
+    sdk = OpenRouter(api_key="k", server_url=servers["failure-modes.toml"].base_url, retry_config=NO_RETRIES)
+    videos = sdk.video_generation
+    with pytest.raises(errors.BadRequestResponseError, match="duration 20 is not supported"):
+        await videos.generate_async(model="bytedance/seedance-2.0", prompt="x", duration=20)
+    with pytest.raises(errors.UnauthorizedResponseError):
+        await videos.generate_async(model="bytedance/seedance-2.0", prompt="bad key")
+
+
 def test_every_rule_of_every_scenario_was_driven():
     """Runs last in this module: each shipped rule must have been logged by its server above."""
     expected = {(path.name, rule.name) for path in SCENARIOS.glob("*.toml") for rule in load_scenario(path).rules}

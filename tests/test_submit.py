@@ -58,6 +58,11 @@ async def test_unknown_fields_are_ignored(mock):
         ({"model": "acme/nope"}, "model 'acme/nope' is not a video generation model"),
         ({"model": None}, "model is required"),
         ({"prompt": ""}, f"prompt is required by {SEEDANCE}"),
+        ({"upscale_factor": None}, "upscale_factor must be a number, not null"),
+        ({"upscale_factor": 0}, "upscale_factor must be more than 0, not 0"),
+        ({"provider": {"options": [None]}}, "options must be an object, not array"),
+        ({"provider": {"options": {"openai": 3}}}, "provider.options.openai must be an object, not number"),
+        ({"duration": None}, "duration must be an integer, not null"),
     ],
 )
 async def test_out_of_set_and_wrongly_typed_fields_get_400_naming_field_and_value(mock, body, message):
@@ -141,12 +146,16 @@ async def test_frame_images_win_over_input_references(mock):
 
 
 async def test_image_only_submit_needs_no_prompt(mock):
-    response = await mock.submit(prompt=None, frame_images=[_frame("first_frame")])
+    async def without_prompt(**body):
+        return await mock.http.post("/api/v1/videos", json={"model": SEEDANCE, **body}, headers=KEY)
+
+    response = await without_prompt(frame_images=[_frame("first_frame")])
     assert response.status_code == 202
     refs = [{"type": "image_url", "image_url": {"url": "https://example.com/r.png"}}]
-    response = await mock.submit(prompt=None, input_references=refs)
+    response = await without_prompt(input_references=refs)
     assert response.status_code == 202
     assert mock.store.get(response.json()["id"]).submission.input == "input_references"
+    assert (await without_prompt()).status_code == 400
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,47 @@
+"""The README's commands and snippets are the ones that work: its Python snippet runs against a
+real server, and its JavaScript snippets are the ones the client scripts in tests/clients run."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import SCENARIOS
+
+from ormock import Simulator
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def _block(heading: str, language: str) -> str:
+    section = README.split(heading, 1)[1]
+    return re.search(rf"```{language}\n(.*?)```", section, re.S).group(1)
+
+
+def test_python_snippet_runs_against_ormock(monkeypatch):
+    code = _block("### ... the Python SDK", "python")
+    with Simulator(SCENARIOS / "ci-fast.toml") as sim:
+        monkeypatch.setattr("time.sleep", lambda seconds: None)  # poll-count timelines: no waiting needed
+        scope: dict = {}
+        exec(compile(code.replace("http://127.0.0.1:8000/api/v1", sim.base_url), "README", "exec"), scope)
+        assert scope["status"].status == "completed"
+        assert scope["video"][4:8] == b"ftyp"
+        assert [job["status"] for job in sim.jobs()] == ["completed"]
+
+
+@pytest.mark.parametrize(
+    ("heading", "script"),
+    [("### ... the TypeScript SDK", "sdk.test.mjs"), ("### ... TanStack AI", "tanstack.test.mjs")],
+)
+def test_javascript_snippets_are_the_scripts_own(heading, script):
+    source = (ROOT / "tests" / "clients" / script).read_text()
+    snippet = re.search(r"// --- snippet: [^\n]*\n(.*?)// --- end snippet ---", source, re.S).group(1)
+    assert _block(heading, "js") == snippet
+
+
+def test_one_install_and_run_command_and_one_test_command():
+    assert README.count("pip install -e . && ormock serve scenarios/seedance.toml") == 1
+    assert "python3 -m pip install nox && python3 -m nox -s tests" in README
+    assert "python3 -m nox -s tests" in (ROOT / ".ci" / "run").read_text()
