@@ -8,27 +8,31 @@ leaves as the service's JSON error envelope.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 from quart import Quart, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from . import wire
+from .auth import bearer_key, key_problem
 from .clock import Clock, ScaledClock
 from .control import Changes, control_api
 from .errors import Failure, error_response, json_response
+from .fastpoll import FastPolls
 from .faults import HANG_SECONDS, Faults, InjectedDrop
-from .jobs import Job, JobStore
+from .jobs import Job, JobStore, View
 from .mp4 import make_mp4
 from .scenario import Fault, Rule, Scenario
 from .submit import Rejected, callback_problem, check
 from .webhooks import Dispatcher
 
-log = logging.getLogger("ormock.requests")
+RequestListener = Callable[[str, str, int, float, "str | None", "str | None", "str | None"], None]
 
 MAX_BODY = 32 * 1024 * 1024
 JOURNAL_BODY_LIMIT = 64 * 1024
@@ -42,16 +46,6 @@ def _base() -> str:
 def _test_id() -> str:
     """The namespace of an API request: `X-Test-Id`, or the `testId` query parameter."""
     return request.headers.get("X-Test-Id") or request.args.get("testId") or ""
-
-
-def _redacted(headers: Any) -> dict[str, str]:
-    shown = {}
-    for name, value in headers.items():
-        if name.lower() == "authorization":
-            scheme = value.split(" ", 1)[0] if " " in value else ""
-            value = f"{scheme} [redacted]".strip()
-        shown[name.lower()] = value
-    return shown
 
 
 async def _journal_body() -> Any:
@@ -68,26 +62,56 @@ async def _journal_body() -> Any:
         return text[:JOURNAL_BODY_LIMIT]
 
 
-def _dropping(content_type: str, length: int, head: bytes = b"", rate: float | None = None) -> Response:
-    """A response that promises `length` bytes, sends `head` (at `rate` bytes/s if given), then drops
-    the connection: a reset mid-response with no `head`, a truncated download with some."""
+CHUNK = 256 * 1024
+
+
+class _Content:
+    """A download's bytes: a scenario's file, read as it is sent, or a generated MP4 in memory."""
+
+    def __init__(self, data: bytes | None = None, path: Path | None = None) -> None:
+        self.data, self.path = data, path
+        self.size = len(data) if data is not None else path.stat().st_size if path is not None else 0
+
+    async def chunks(self, limit: int | None = None, rate: float | None = None) -> AsyncIterator[bytes]:
+        """Up to `limit` bytes, in chunks, no faster than `rate` bytes per second when given."""
+        left = self.size if limit is None else min(limit, self.size)
+        step = CHUNK if rate is None else max(1, min(CHUNK, int(rate / 10)))
+        with self.path.open("rb") if self.path is not None else contextlib.nullcontext() as file:
+            offset = 0
+            while left > 0:
+                size = min(step, left)
+                chunk = file.read(size) if file is not None else (self.data or b"")[offset : offset + size]
+                if not chunk:
+                    break
+                offset, left = offset + len(chunk), left - len(chunk)
+                yield chunk
+                if rate is not None:
+                    await asyncio.sleep(len(chunk) / rate)
+
+    def response(self, fault: Fault | None = None) -> Response:
+        """The 200 answer, shaped by a download fault: dropped at once, truncated, or slow."""
+        headers = {"Content-Length": str(self.size)}
+        if fault is not None and (fault.reset or fault.truncate is not None):
+            keep = 0 if fault.reset else int(self.size * (fault.truncate or 0))
+            return _dropping("video/mp4", self.size, self.chunks(keep))
+        if fault is not None and fault.slow is not None:
+            return Response(self.chunks(rate=fault.slow), 200, headers, content_type="video/mp4")
+        if self.data is not None:
+            return Response(self.data, 200, content_type="video/mp4")
+        return Response(self.chunks(), 200, headers, content_type="video/mp4")
+
+
+def _dropping(content_type: str, length: int, head: AsyncIterator[bytes] | None = None) -> Response:
+    """A response that promises `length` bytes, sends `head`, then drops the connection: a reset
+    mid-response with no `head`, a truncated download with some."""
 
     async def body() -> AsyncIterator[bytes]:
-        if head:
-            async for chunk in _paced(head, rate):
+        if head is not None:
+            async for chunk in head:
                 yield chunk
         raise InjectedDrop()
 
     return Response(body(), 200, {"Content-Length": str(length)}, content_type=content_type)
-
-
-async def _paced(data: bytes, rate: float | None) -> AsyncIterator[bytes]:
-    """`data` in chunks, no faster than `rate` bytes per second (real time) when given."""
-    chunk = 64 * 1024 if rate is None else max(1, min(64 * 1024, int(rate / 10)))
-    for start in range(0, len(data), chunk):
-        yield data[start : start + chunk]
-        if rate is not None:
-            await asyncio.sleep(chunk / rate)
 
 
 def create_app(
@@ -123,17 +147,17 @@ def create_app(
             await asyncio.gather(task, return_exceptions=True)
         await dispatcher.shutdown()
 
-    listing: dict[int, str] = {}  # the models body, cached per scenario (it changes on --watch)
+    listing: dict[int, str] = {}
+    # Called for every request with (method, path and query, status, seconds, job id, rule, fault).
+    listeners: list[RequestListener] = []
+    app.extensions["ormock.listeners"] = listeners  # the models body, cached per scenario (it changes on --watch)
 
     def authorize() -> None:
         header = request.headers.get("Authorization", "")
-        scheme, _, key = header.partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            raise Failure(401, "Missing Authentication header")
-        keys = store.scenario.api_keys
-        if keys is not None and key.strip() not in keys:
-            raise Failure(401, "Invalid API key")
-        wait = faults.rate_limited(key.strip(), _test_id())
+        problem = key_problem(header, store.scenario.api_keys)
+        if problem is not None:
+            raise Failure(401, problem)
+        wait = faults.rate_limited(bearer_key(header) or "", _test_id())
         if wait is not None:
             g.fault = "rate limit"
             raise Failure(429, "Rate limit exceeded", wait)
@@ -165,36 +189,35 @@ def create_app(
         return job
 
     @app.before_request
-    def _start() -> None:
+    async def _start() -> None:
         g.started = time.perf_counter()
         g.job_id = g.rule = g.error = g.fault = None
 
-    async def record(status: int) -> None:
-        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        rule = getattr(g.get("rule"), "name", None)
-        log.info(
-            "%s %s %d",
-            request.method,
-            request.full_path.rstrip("?"),
-            status,
-            extra={"latency": elapsed, "job_id": g.get("job_id"), "rule": rule, "fault": g.get("fault")},
-        )
-        if request.path.startswith("/api/v1/"):
+    def note(
+        method: str, path: str, query: dict[str, str], status: int, started: float, test_id: str,
+        headers: Any, body: Any = None, job_id: str | None = None, rule: Rule | None = None,
+        error: str | None = None, fault: str | None = None,
+    ) -> None:  # fmt: skip
+        """One line in the log, one entry in the journal: for every API request, on either path."""
+        elapsed = time.perf_counter() - started
+        name = rule.name if rule is not None else None
+        if listeners:
+            full = path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+            for listener in listeners:
+                listener(method, full, status, elapsed, job_id, name, fault)
+        if path.startswith("/api/v1/"):
             store.record(
-                _test_id(),
-                method=request.method,
-                path=request.path,
-                query=dict(request.args),
-                status=status,
-                job_id=g.get("job_id"),
-                rule=rule,
-                latency_ms=round(elapsed * 1000, 3),
-                headers=_redacted(request.headers),
-                body=await _journal_body(),
-                error=g.get("error"),
-                fault=g.get("fault"),
-            )
+                test_id, method=method, path=path, query=query, status=status, job_id=job_id, rule=name,
+                latency_ms=round(elapsed * 1000, 3), headers=list(headers), body=body, error=error, fault=fault,
+            )  # fmt: skip
             changes.notify()
+
+    async def record(status: int) -> None:
+        note(
+            request.method, request.path, dict(request.args), status, g.get("started", time.perf_counter()),
+            _test_id(), request.headers.items(), await _journal_body(), g.get("job_id"), g.get("rule"),
+            g.get("error"), g.get("fault"),
+        )  # fmt: skip
 
     @app.after_request
     async def _record(response: Response) -> Response:
@@ -270,12 +293,16 @@ def create_app(
         view = store.poll(job)
         if view.fault is not None:
             raise Failure.of(view.fault)
+        return json_response(answer(job, view, _base()))
+
+    def answer(job: Job, view: View, base: str) -> dict[str, Any]:
+        """The job object for a poll that got through, with keyless URLs while they last."""
         gone = job.gone_at(view, store.scenario.server.output_ttl)
         if gone is None:
-            return json_response(wire.job(job, view, _base()))
+            return wire.job(job, view, base)
         expires = int(gone)
         signed = [faults.signed_query(job, index, expires) for index in range(view.step.outputs)]
-        return json_response(wire.job(job, view, _base(), expires, signed))
+        return wire.job(job, view, base, expires, signed)
 
     @app.get("/api/v1/videos/<job_id>/content")
     async def content(job_id: str) -> Response:
@@ -306,15 +333,8 @@ def create_app(
             raise Failure(410, f"The output of video generation job {job.id} is no longer available")
         path = store.scenario.content_path(view.step)
         if path is not None:
-            data = path.read_bytes()
-        else:
-            data = make_mp4(job.output.width, job.output.height, job.output.duration or 5)
-        if fault is not None and fault.reset:
-            return _dropping("video/mp4", len(data))
-        if fault is not None and fault.truncate is not None:
-            return _dropping("video/mp4", len(data), data[: int(len(data) * fault.truncate)])
-        if fault is not None and fault.slow is not None:
-            return Response(_paced(data, fault.slow), 200, {"Content-Length": str(len(data))}, content_type="video/mp4")
-        return Response(data, 200, content_type="video/mp4")
+            return _Content(path=path).response(fault)
+        return _Content(make_mp4(job.output.width, job.output.height, job.output.duration or 5)).response(fault)
 
+    app.asgi_app = FastPolls(app.asgi_app, store, answer, note)  # type: ignore[method-assign,assignment]
     return app

@@ -17,7 +17,7 @@ from .app import create_app
 from .clock import FIXED_START, ManualClock, ScaledClock
 from .dashboard import run_dashboard
 from .demo import run_demo
-from .log import Lines, attach_request_lines, watch_statuses
+from .log import Lines, watch_statuses
 from .problems import Problem
 from .reload import watch_scenario
 from .scenario import ScenarioError, load
@@ -38,6 +38,11 @@ def _root() -> None:
 
 def _say(line: str) -> None:
     print(line, flush=True)
+
+
+def _write(line: str) -> None:
+    """A log line, flushed with the next batch (see `Lines`)."""
+    sys.stdout.write(line + "\n")
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -113,9 +118,9 @@ def serve(
         console = Console()
         background.append(lambda: run_dashboard(store, url, console))
     else:
-        lines = Lines(_say, json_lines=log_format is LogFormat.json)
+        lines = Lines(_write, json_lines=log_format is LogFormat.json, flush=sys.stdout.flush)
         web.extensions["ormock.webhooks"].say = _say
-        attach_request_lines(lines)
+        web.extensions["ormock.listeners"].append(lines.request)
         background.append(lambda: watch_statuses(store, lines))
     if watch:
         say = store.notices.append if dashboard else _say

@@ -84,7 +84,7 @@ def control_api(store: JobStore, changes: Changes, admin_token: str | None) -> B
         return wire.job_info(job, store.peek(job))
 
     @api.before_request
-    def _admin() -> None:
+    async def _admin() -> None:
         if admin_token is not None and request.headers.get("Authorization", "") != f"Bearer {admin_token}":
             raise Failure(401, "the control API needs Authorization: Bearer <admin token>")
 

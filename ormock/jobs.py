@@ -135,7 +135,7 @@ class Entry:
     job_id: str | None
     rule: str | None
     latency_ms: float
-    headers: dict[str, str]
+    headers: list[tuple[str, str]]  # as received; the journal redacts the API key when it is read
     body: Any
     error: str | None = None  # the error message answered, if any
     kind: str = "api"  # "api": a request to ormock; "webhook": a delivery attempt from it

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,15 +20,24 @@ from .scenario import TERMINAL
 Emit = Callable[[str], None]
 
 
+_clock_second: list[Any] = [None, ""]  # the last whole second formatted, and its text
+
+
 def _stamp(now: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d}"
+    """`HH:MM:SS.mmm` local time; the seconds part is formatted once per second."""
+    second = int(now)
+    if second != _clock_second[0]:
+        _clock_second[0], _clock_second[1] = second, time.strftime("%H:%M:%S", time.localtime(second))
+    return f"{_clock_second[1]}.{int(now % 1 * 1000):03d}"
 
 
 class Lines:
-    """Turns events into lines: readable text, or one JSON object per line."""
+    """Turns events into lines: readable text, or one JSON object per line. Lines are written
+    as they come and flushed a few times a second (`flush`), not one system call each."""
 
-    def __init__(self, emit: Emit, json_lines: bool = False) -> None:
+    def __init__(self, emit: Emit, json_lines: bool = False, flush: Callable[[], None] | None = None) -> None:
         self.emit, self.json_lines = emit, json_lines
+        self.flush = flush or (lambda: None)
 
     def request(
         self, method: str, path: str, status: int, latency: float, job: str | None, rule: str | None,
@@ -58,30 +66,6 @@ class Lines:
             self.emit(json.dumps(event))
         else:
             self.emit(f"{_stamp(now)}  {job.id}  [{job.rule.name}]  {before or 'submitted'} -> {after}")
-
-
-class _RequestRecords(logging.Handler):
-    def __init__(self, lines: Lines) -> None:
-        super().__init__()
-        self.lines = lines
-
-    def emit(self, record: logging.LogRecord) -> None:
-        args = record.args if isinstance(record.args, tuple) and len(record.args) == 3 else ("?", "?", 0)
-        extra: dict[str, Any] = record.__dict__
-        self.lines.request(
-            str(args[0]), str(args[1]), int(args[2]),  # type: ignore[call-overload]
-            extra.get("latency", 0.0), extra.get("job_id"), extra.get("rule"), extra.get("fault"),
-        )  # fmt: skip
-
-
-def attach_request_lines(lines: Lines) -> logging.Handler:
-    """Sends the app's request records to `lines`."""
-    handler = _RequestRecords(lines)
-    logger = logging.getLogger("ormock.requests")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    return handler
 
 
 class StatusWatcher:
@@ -119,8 +103,10 @@ class StatusWatcher:
 
 
 async def watch_statuses(store: JobStore, lines: Lines, interval: float = 0.1) -> None:
+    """Reports status changes, and flushes the lines written since the last look."""
     watcher = StatusWatcher(store)
     while True:
         for job, before, after in watcher.changes():
             lines.status(job, before, after)
+        lines.flush()
         await asyncio.sleep(interval)

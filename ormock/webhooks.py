@@ -164,7 +164,7 @@ class Dispatcher:
             job_id=job.id,
             rule=job.rule.name,
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
-            headers={k.lower(): v for k, v in headers.items()},
+            headers=list(headers.items()),
             body=json.loads(delivery.body),
             error=error,
         )

@@ -109,9 +109,20 @@ def job_info(job: Job, view: View) -> dict[str, Any]:
     return info
 
 
+def redacted(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """Headers as the journal shows them: names in lower case, the API key hidden."""
+    shown = {}
+    for name, value in headers:
+        if name.lower() == "authorization":
+            scheme = value.split(" ", 1)[0] if " " in value else ""
+            value = f"{scheme} [redacted]".strip()
+        shown[name.lower()] = value
+    return shown
+
+
 def entry(item: Entry) -> dict[str, Any]:
-    """A request journal entry."""
-    return asdict(item)
+    """A request journal entry, the API key redacted."""
+    return {**asdict(item), "headers": redacted(item.headers)}
 
 
 def webhook_event(job: Job, view: View, created_at: str) -> dict[str, Any]:

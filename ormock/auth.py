@@ -1,0 +1,19 @@
+"""API keys: which `Authorization` headers a scenario accepts."""
+
+from __future__ import annotations
+
+
+def bearer_key(header: str) -> str | None:
+    """The key of a `Bearer <key>` header, or None when there is no usable one."""
+    scheme, _, key = header.partition(" ")
+    return key.strip() if scheme.lower() == "bearer" and key.strip() else None
+
+
+def key_problem(header: str, accepted: frozenset[str] | None) -> str | None:
+    """Why the service answers 401 to this header, or None when it is fine."""
+    key = bearer_key(header)
+    if key is None:
+        return "Missing Authentication header"
+    if accepted is not None and key not in accepted:
+        return "Invalid API key"
+    return None
