@@ -22,9 +22,16 @@ def clients(session: nox.Session) -> None:
 
 
 @nox.session
+def bench(session: nox.Session) -> None:
+    """Every performance measurement in one go; writes docs/performance.md (`-- --quick` to try)."""
+    session.install("-e", ".")
+    session.run("python", "bench/run.py", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff (lint and format) and mypy."""
     session.install("-e", ".[lint]")
-    session.run("ruff", "check", "ormock", "tests", "noxfile.py")
-    session.run("ruff", "format", "--check", "ormock", "tests", "noxfile.py")
+    session.run("ruff", "check", "ormock", "tests", "bench", "noxfile.py")
+    session.run("ruff", "format", "--check", "ormock", "tests", "bench", "noxfile.py")
     session.run("mypy")

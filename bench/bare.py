@@ -15,7 +15,8 @@ from hypercorn.config import Config
 
 
 def main() -> None:
-    body = open(sys.argv[1], "rb").read()
+    with open(sys.argv[1], "rb") as file:
+        body = file.read()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
 
     async def app(scope, receive, send):  # type: ignore[no-untyped-def]

@@ -45,7 +45,10 @@ def _base() -> str:
 
 def _test_id() -> str:
     """The namespace of an API request: `X-Test-Id`, or the `testId` query parameter."""
-    return request.headers.get("X-Test-Id") or request.args.get("testId") or ""
+    found = g.get("test_id")
+    if found is None:
+        found = g.test_id = request.headers.get("X-Test-Id") or request.args.get("testId") or ""
+    return found
 
 
 async def _journal_body() -> Any:

@@ -33,7 +33,7 @@ COLOURS = {
 WARN = "bold yellow"
 FAST_POLL = 5.0  # scenario seconds; the service documents polling every 10-30 s
 UNDOWNLOADED_AFTER = 60.0  # scenario seconds in `completed` before "never downloaded" is flagged
-FRAME_SECONDS = 0.25
+FRAME_SECONDS = 0.5  # two frames a second: live enough for a person, light on the server
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import string
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,6 +169,7 @@ class JobStore:
         self.started = clock.time()
         self.generation = 0  # goes up on every reset, so readers of `since` know to start over
         self.notices: deque[str] = deque(maxlen=20)  # server messages for the dashboard (e.g. reloads)
+        self.on_touch: list[Callable[[Job], None]] = []  # told of every poll or forced status, by job
         self._spaces: dict[str, Space] = {}
         self._order: list[Job] = []
         self._seq = 0
@@ -252,7 +253,10 @@ class JobStore:
         return None
 
     def poll(self, job: Job) -> View:
-        return job.count_poll(self.clock.time())
+        view = job.count_poll(self.clock.time())
+        for listener in self.on_touch:
+            listener(job)
+        return view
 
     def peek(self, job: Job) -> View:
         return job.view(self.clock.time())
@@ -264,6 +268,8 @@ class JobStore:
 
     def force(self, job: Job, status: str, error: str | None = None) -> View:
         job.force(status, error, self.clock.time())
+        for listener in self.on_touch:
+            listener(job)
         return self.peek(job)
 
     def matched(self, rule_name: str, test_id: str = "") -> int:

@@ -1,0 +1,24 @@
+"""The benchmark harness runs end to end with tiny sizes and writes its report. Its figures are
+not asserted: speed is measured and reported (docs/performance.md), never a test's pass or fail."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_quick_benchmark_writes_a_complete_report(tmp_path):
+    output = tmp_path / "performance.md"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--output", str(output)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = output.read_text()
+    for measure in ("poll throughput", "poll latency", "scale: latency", "scale: memory", "start-up",
+                    "timeline accuracy", "fast clock", "dashboard cost", "download"):  # fmt: skip
+        assert f"| {measure} |" in report, measure
+    assert "- machine: " in report and "- command: `python bench/run.py --quick`" in report
