@@ -175,9 +175,12 @@ def throughput_latency_scale(sizes: Sizes, results: dict) -> None:
                 "ormock_runs": gots, "ormock_cpu": max(server_cpu), "generator_cpu": max(generator_cpu),
             }  # fmt: skip
             rate = ref_rate / 2
-            latency = load("open", poll_url, rate=rate, seconds=sizes.seconds, concurrency=64)
-            bare_latency = load("open", bare_url + "/x", rate=rate, seconds=sizes.seconds, concurrency=64)
-            results["latency"] = {"offered": rate, "ormock": latency, "bare": bare_latency}
+            runs: dict[str, list[dict]] = {"ormock": [], "bare": []}
+            for _ in range(sizes.repeats):  # interleaved; the run with the median p99 of each is reported
+                runs["ormock"].append(load("open", poll_url, rate=rate, seconds=sizes.seconds, concurrency=64))
+                runs["bare"].append(load("open", bare_url + "/x", rate=rate, seconds=sizes.seconds, concurrency=64))
+            middle = {name: sorted(found, key=lambda r: r["p99_ms"])[len(found) // 2] for name, found in runs.items()}
+            results["latency"] = {"offered": rate, **middle, "runs": runs}
         finally:
             reference.terminate()
         # Scale: a second server grows to each size while the first stays at the smallest; their
@@ -355,6 +358,49 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
+def why(name: str, results: dict) -> str:
+    """What the profile and the references in the same run say about a missed target."""
+    t, lat, sc = results["throughput"], results["latency"], results["scale"]
+    if name == "poll throughput":
+        pairs = zip(t["ormock_runs"], t["bare_runs"], strict=False)
+        spread = "this run's interleaved pairs gave " + ", ".join(f"{o / b:.2f}x" for o, b in pairs)
+        return (
+            f"{t['ratio']:.2f}x against 0.7x ({spread}: the machine's speed drifts from run to run). "
+            "Profiling (py-spy) puts most of a poll's time in Hypercorn's h11 and "
+            "asyncio transport work, which the bare app pays too; ormock's own share is the journal entry, the "
+            "log line and the JSON it renders. A Quart route would cost far more (a minimal Quart app reaches "
+            "about 0.4x here), which is why plain polls are answered in `ormock/fastpoll.py`."
+        )
+    if name == "poll latency":
+        bare = lat["bare"]["p99_ms"] / lat["bare"]["p50_ms"]
+        mine = lat["ormock"]["p99_ms"] / lat["ormock"]["p50_ms"]
+        share = lat["offered"] / t["ormock"]
+        return (
+            f"p99 is {mine:.1f}x p50 against 3x. The offered load, half the bare app's capacity, is {share:.0%} "
+            "of ormock's own measured capacity, where queueing alone stretches the tail of any server; the bare "
+            f"app at the same load shows {bare:.1f}x, its tail coming from the Python event loop and the "
+            "generator's scheduling on two cores. Well under its capacity (the scale rows, at most 1000 req/s), "
+            f"ormock's p99 was at most {max(p['p99_ms'] for p in sc['points'].values()):.1f} ms."
+        )
+    if name == "scale: latency":
+        return (
+            f"{sc['p50_ratio']:.2f}x against 1.2x. Nothing on the poll path grows with the number of jobs (one "
+            "dictionary lookup; the status watcher visits only due or polled jobs); the difference follows the "
+            "larger heap (memory traffic and garbage collection over more live objects)."
+        )
+    if name == "scale: memory":
+        return (
+            f"{sc['bytes_per_job'] / 1024:.2f} KB per job against 2 KB: each job keeps its submit body for the "
+            "control API and the journal, plus its submission, output and timeline position."
+        )
+    if name == "dashboard cost":
+        return (
+            f"{results['dashboard']['ratio']:.2f}x against 1.10x: drawing a frame takes the interpreter lock "
+            "from the event loop for a few milliseconds, twice a second."
+        )
+    return "see the raw figures below."
+
+
 def report(results: dict, quick: bool, command: str) -> str:
     t, lat, sc = results["throughput"], results["latency"], results["scale"]
     first, last = min(sc["points"]), max(sc["points"])
@@ -364,7 +410,8 @@ def report(results: dict, quick: bool, command: str) -> str:
         ("poll throughput", f"closed loop, 32 connections, median of {len(t['ormock_runs'])} interleaved runs: "
          f"{t['ormock']:.0f} req/s vs bare Hypercorn {t['bare']:.0f} req/s",
          "≥ 0.7x bare", f"{t['ratio']:.2f}x", t["ratio"] >= 0.7),
-        ("poll latency", f"open loop at {lat['offered']:.0f} req/s (half the bare app's capacity): "
+        ("poll latency", f"open loop at {lat['offered']:.0f} req/s (half the bare app's capacity), the median "
+         f"of {len(lat['runs']['ormock'])} interleaved runs: "
          f"p50 {lat['ormock']['p50_ms']:.2f} ms, p99 {lat['ormock']['p99_ms']:.2f} ms "
          f"(bare: {lat['bare']['p50_ms']:.2f} / {lat['bare']['p99_ms']:.2f} ms)",
          "p99 ≤ 3x p50", f"{lat['ormock']['p99_ms'] / lat['ormock']['p50_ms']:.1f}x",
@@ -406,6 +453,10 @@ def report(results: dict, quick: bool, command: str) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     lines += [f"| {a} | {b} | {c} | {d} | {verdict(ok)} |" for a, b, c, d, ok in rows]
+    missed = [name for name, *_, ok in rows if not ok]
+    if missed:
+        lines += ["", "## Where a target is missed, by how much and why", ""]
+        lines += [f"- **{name}**: {why(name, results)}" for name in missed]
     lines += ["", "The load generator (`bench/loadgen.py`, raw asyncio streams in its own process) drove the "
               f"bare app at {t['bare']:.0f} req/s and ormock at {t['ormock']:.0f} req/s; while it drove ormock, "
               f"ormock used {t['ormock_cpu']:.0%} of a core and the generator {t['generator_cpu']:.0%}, so the "
@@ -419,7 +470,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.md")
+    parser.add_argument("--render-only", action="store_true", help="rewrite the report from its own raw figures")
     args = parser.parse_args()
+    if args.render_only:
+        text = args.output.read_text()
+        results = json.loads(re.search(r"```json\n(.*?)```", text, re.S).group(1))
+        for key in ("scale",):
+            results[key]["points"] = {int(k): v for k, v in results[key]["points"].items()}
+        results["download"] = {int(k): v for k, v in results["download"].items()}
+        date = re.search(r"- date: (.+)", text).group(1)
+        command = re.search(r"- command: `(.+)`", text).group(1)
+        args.output.write_text(
+            report(results, "--quick" in command, command).replace(
+                re.search(r"- date: (.+)", report(results, False, command)).group(1), date
+            )
+        )
+        return
     sizes = QUICK if args.quick else FULL
     results: dict = {}
     for step in (throughput_latency_scale, startup, timeline_accuracy, fast_clock, dashboard_cost, download):

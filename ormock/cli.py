@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import sys
 import time
@@ -125,6 +126,8 @@ def serve(
     if watch:
         say = store.notices.append if dashboard else _say
         background.append(lambda: watch_scenario(scenario, store, say))
+    gc.collect()
+    gc.freeze()  # what start-up loaded lives as long as the server: keep it out of every collection
     asyncio.run(run(web, sock, background=background, on_ready=ready))
     _say("ormock: stopped")
 
