@@ -36,6 +36,12 @@ class Story:
     ending: str = ""
     good: bool = False
 
+    def refused(self, what: str, response: httpx.Response, ending: str) -> Story:
+        """The client stops at an error answer: it says so, with the error verbatim."""
+        self.saw(f"{what} {response.status_code}")
+        self.ending = ending + _error(response)
+        return self
+
     def saw(self, event: str) -> None:
         """Adds an event, folding repeats: `in_progress x3`."""
         if self.events:
@@ -119,9 +125,7 @@ class CarefulClient:
         if submitted is None:
             return story
         if submitted.status_code != 202:
-            story.saw(f"submit {submitted.status_code}")
-            story.ending = f"refused: {_error(submitted)}"
-            return story
+            return story.refused("submit", submitted, "refused: ")
         job = submitted.json()
         story.saw(f"submit 202 {job['status']}")
         while True:
@@ -130,9 +134,7 @@ class CarefulClient:
             if polled is None:
                 return story
             if polled.status_code != 200:
-                story.saw(f"poll {polled.status_code}")
-                story.ending = f"stopped: {polled.status_code} {_error(polled)}"
-                return story
+                return story.refused("poll", polled, f"stopped: {polled.status_code} ")
             state = polled.json()
             story.saw(state["status"])
             if state["status"] in TERMINAL:
@@ -149,9 +151,7 @@ class CarefulClient:
             if response is None:
                 return story
             if response.status_code != 200:
-                story.saw(f"download {response.status_code}")
-                story.ending = f"completed, download refused: {response.status_code} {_error(response)}"
-                return story
+                return story.refused("download", response, f"completed, download refused: {response.status_code} ")
             size = int(response.headers.get("content-length", -1))
             if size == len(response.content):
                 megabytes = len(response.content) / 1024 / 1024

@@ -12,6 +12,7 @@ from conftest import SCENARIOS
 from openapi import sync_hook
 from openrouter import OpenRouter, errors
 from openrouter.utils import RetryConfig
+from polling import poll_until_done
 from server import Served, running
 
 from ormock import load_scenario
@@ -43,15 +44,15 @@ class Driver:
         )
         self.videos = self.sdk.video_generation
 
-    def polls_until_done(self, job_id: str, limit: int = 5000) -> list[str]:
-        seen = []
-        for _ in range(limit):
-            status = self.videos.get_generation(job_id=job_id).status
-            seen.append(status)
-            if status in TERMINAL:
-                return seen
-            time.sleep(0.001)
-        raise AssertionError(f"{job_id} never ended: {seen[-3:]}")
+    def polls_until_done(self, job_id: str) -> list[str]:
+        return poll_until_done(self.sdk, job_id)
+
+    def one_poll_refused(self, job_id: str, error: type[Exception], then: str) -> None:
+        """A poll that works, one refused with `error`, then one that reports `then`."""
+        assert self.videos.get_generation(job_id=job_id).status == "in_progress"
+        with pytest.raises(error):
+            self.videos.get_generation(job_id=job_id)
+        assert self.videos.get_generation(job_id=job_id).status == then
 
     def drove(self, rule: str) -> None:
         """Waits until the server has logged a request handled by `rule`, then records it."""
@@ -230,10 +231,7 @@ def test_failure_modes_http_errors(drive):
     d.drove("401 on submit")
 
     job = d.videos.generate(model=model, prompt="revoked")
-    assert d.videos.get_generation(job_id=job.id).status == "in_progress"
-    with pytest.raises(errors.UnauthorizedResponseError):
-        d.videos.get_generation(job_id=job.id)
-    assert d.videos.get_generation(job_id=job.id).status == "completed"
+    d.one_poll_refused(job.id, errors.UnauthorizedResponseError, then="completed")
     d.drove("401 on poll")
 
     job = d.videos.generate(model=model, prompt="no download")
@@ -256,10 +254,7 @@ def test_failure_modes_http_errors(drive):
     with pytest.raises(errors.InternalServerResponseError):
         d.videos.generate(model=model, prompt="server error")
     job = d.videos.generate(model=model, prompt="server error")
-    assert d.videos.get_generation(job_id=job.id).status == "in_progress"
-    with pytest.raises(errors.InternalServerResponseError):
-        d.videos.get_generation(job_id=job.id)
-    assert d.videos.get_generation(job_id=job.id).status == "completed"
+    d.one_poll_refused(job.id, errors.InternalServerResponseError, then="completed")
     d.drove("500 then recovery")
 
     job = d.videos.generate(model=model, prompt="service unavailable")

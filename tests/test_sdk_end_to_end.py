@@ -8,7 +8,6 @@ at any speed (poll-count steps, final statuses, errors), so none depends on wall
 from __future__ import annotations
 
 import io
-import time
 
 import av
 import httpx
@@ -17,6 +16,7 @@ from conftest import SCENARIOS, SEEDANCE
 from openapi import sync_hook
 from openrouter import OpenRouter, errors
 from openrouter.utils import RetryConfig
+from polling import poll_until_done
 from server import running
 
 TERMINAL = {"completed", "failed", "cancelled", "expired"}
@@ -33,18 +33,6 @@ def base_url():
 def sdk(base_url):
     with httpx.Client(event_hooks={"response": [sync_hook]}) as http:
         yield OpenRouter(api_key="sk-or-anything", server_url=base_url, client=http, retry_config=NO_RETRIES)
-
-
-def poll_until_done(sdk: OpenRouter, job_id: str, limit: int = 2000) -> list[str]:
-    """Every status the client saw, polling the way a client would (bounded, not timed)."""
-    seen = []
-    for _ in range(limit):
-        status = sdk.video_generation.get_generation(job_id=job_id).status
-        seen.append(status)
-        if status in TERMINAL:
-            return seen
-        time.sleep(0.002)
-    raise AssertionError(f"job {job_id} never ended: {seen[-5:]}")
 
 
 def test_happy_path_completes_and_downloads_an_mp4(sdk):
