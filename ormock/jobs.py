@@ -229,11 +229,6 @@ class JobStore:
         self._order.append(job)
         return job
 
-    def submit(self, sub: Submission, test_id: str = "", base_url: str = "") -> tuple[Rule, Job | Respond]:
-        """The rule that takes `sub`, and a new job or the error the rule answers the submit with."""
-        rule, fault = self.choose(sub, test_id)
-        return rule, fault if fault is not None else self.create(sub, rule, test_id, base_url)
-
     def cost_of(self, sub: Submission, rule: Rule) -> float | None:
         """What a job of `rule` for `sub` will cost when it completes."""
         final = self.scenario.timeline(rule).steps[-1]
@@ -271,9 +266,6 @@ class JobStore:
         for listener in self.on_touch:
             listener(job)
         return self.peek(job)
-
-    def matched(self, rule_name: str, test_id: str = "") -> int:
-        return self.space(test_id).matched.get(rule_name, 0)
 
     def record(self, test_id: str, **fields: Any) -> Entry:
         self._seq += 1
