@@ -41,9 +41,10 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
-def _write(line: str) -> None:
-    """A log line, flushed with the next batch (see `Lines`)."""
-    sys.stdout.write(line + "\n")
+def _write(text: str) -> None:
+    """A batch of log lines (see `Lines`)."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -115,11 +116,12 @@ def serve(
 
     store = web.extensions["ormock"]
     background = []
+    lines = None
     if dashboard:
         console = Console()
         background.append(lambda: run_dashboard(store, url, console))
     else:
-        lines = Lines(_write, json_lines=log_format is LogFormat.json, flush=sys.stdout.flush)
+        lines = Lines(json_lines=log_format is LogFormat.json, write=_write)
         web.extensions["ormock.webhooks"].say = _say
         web.extensions["ormock.listeners"].append(lines.request)
         background.append(lambda: watch_statuses(store, lines))
@@ -129,6 +131,8 @@ def serve(
     gc.collect()
     gc.freeze()  # what start-up loaded lives as long as the server: keep it out of every collection
     asyncio.run(run(web, sock, background=background, on_ready=ready))
+    if lines is not None:
+        lines.flush()  # the lines of the last moments before the stop
     _say("ormock: stopped")
 
 

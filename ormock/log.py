@@ -33,12 +33,23 @@ def _stamp(now: float) -> str:
 
 
 class Lines:
-    """Turns events into lines: readable text, or one JSON object per line. Lines are written
-    as they come and flushed a few times a second (`flush`), not one system call each."""
+    """Turns events into lines: readable text, or one JSON object per line.
 
-    def __init__(self, emit: Emit, json_lines: bool = False, flush: Callable[[], None] | None = None) -> None:
-        self.emit, self.json_lines = emit, json_lines
-        self.flush = flush or (lambda: None)
+    With `write`, lines are gathered and written together a few times a second (`flush`), one
+    write for many requests; without it, each goes to `emit` at once.
+    """
+
+    def __init__(self, emit: Emit | None = None, json_lines: bool = False, write: Emit | None = None) -> None:
+        self.json_lines = json_lines
+        self._write = write
+        self._pending: list[str] = []
+        self.emit: Emit = emit if emit is not None else self._pending.append
+
+    def flush(self) -> None:
+        if self._pending and self._write is not None:
+            text = "\n".join(self._pending) + "\n"
+            self._pending.clear()
+            self._write(text)
 
     def request(
         self, method: str, path: str, status: int, latency: float, job: str | None, rule: str | None,
