@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from openapi import async_hook
+from openapi import async_hook, sync_hook
 
 from ormock import ManualClock, create_app, load_scenario, parse_scenario
 from ormock.jobs import JobStore
@@ -57,6 +57,23 @@ class Mock:
         query = "" if index is None else f"?index={index}"
         url = f"/api/v1/videos/{job_id}/content{query}"
         return await self.http.get(url, headers=KEY if headers is None else headers)
+
+
+@pytest.fixture(autouse=True)
+def every_json_answer_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every httpx client a test makes (the SDK's own included) checks each JSON answer it gets
+    from /api/v1 against the official OpenAPI subset."""
+    for cls, hook in ((httpx.Client, sync_hook), (httpx.AsyncClient, async_hook)):
+        original = cls.__init__
+
+        def init(self, *args, _original=original, _hook=hook, **kwargs):  # type: ignore[no-untyped-def]
+            hooks = {name: list(found) for name, found in (kwargs.get("event_hooks") or {}).items()}
+            if _hook not in hooks.setdefault("response", []):
+                hooks["response"].append(_hook)
+            kwargs["event_hooks"] = hooks
+            _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "__init__", init)
 
 
 @pytest.fixture
