@@ -150,10 +150,10 @@ def create_app(
             await asyncio.gather(task, return_exceptions=True)
         await dispatcher.shutdown()
 
-    listing: dict[int, str] = {}
+    listing: dict[int, str] = {}  # the models body, cached per scenario (it changes on --watch)
     # Called for every request with (method, path and query, status, seconds, job id, rule, fault).
     listeners: list[RequestListener] = []
-    app.extensions["ormock.listeners"] = listeners  # the models body, cached per scenario (it changes on --watch)
+    app.extensions["ormock.listeners"] = listeners
 
     def authorize() -> None:
         header = request.headers.get("Authorization", "")
