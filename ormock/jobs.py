@@ -8,6 +8,7 @@ scenario says (not when someone next polls) and poll-based steps end on the poll
 
 from __future__ import annotations
 
+import heapq
 import random
 import string
 from collections import deque
@@ -286,3 +287,68 @@ class JobStore:
             self._spaces.pop(test_id, None)
             self._order = [job for job in self._order if job.test_id != test_id]
         self.generation += 1
+
+
+class StatusWatcher:
+    """Finds the status changes of every job since it last looked, without visiting every job:
+    a job is looked at when it is new, when it was polled or forced, or when its current timed
+    step is due to end."""
+
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
+        self._known = 0  # jobs of the store already taken in
+        self._generation = store.generation
+        self._shown: dict[int, tuple[int, str | None]] = {}  # id(job) -> (step, status) last reported
+        self._due: list[tuple[float, int, Job]] = []  # (when its timed step ends, tiebreak, job)
+        self._touched: dict[int, Job] = {}
+        self._count = 0
+        store.on_touch.append(self._touch)
+
+    def _touch(self, job: Job) -> None:
+        if id(job) in self._shown:
+            self._touched[id(job)] = job
+
+    def _schedule(self, job: Job) -> None:
+        view = self.store.peek(job)
+        if job.forced is None and view.step.hold is not None and view.status not in TERMINAL:
+            self._count += 1
+            heapq.heappush(self._due, (view.since + view.step.hold, self._count, job))
+
+    def _look(self, job: Job, found: list[tuple[Job, str | None, str]]) -> None:
+        last, before = self._shown.get(id(job), (-1, None))
+        view = self.store.peek(job)
+        if view.status != before or view.index != last:
+            # every status passed since the last look, so a fast clock still shows each step
+            passed = job.timeline.shown[max(last, 0) : view.index + 1] if job.forced is None else (view.status,)
+            for status in passed:
+                if status != before:
+                    found.append((job, before, status))
+                    before = status
+        if view.status in TERMINAL:
+            self._shown.pop(id(job), None)
+        else:
+            self._shown[id(job)] = (view.index, view.status)
+
+    def changes(self) -> list[tuple[Job, str | None, str]]:
+        """(job, status before, status after) for each change, in order."""
+        if self._generation != self.store.generation:  # a reset: start over
+            self._generation, self._known, self._shown, self._due, self._touched = self.store.generation, 0, {}, [], {}
+        found: list[tuple[Job, str | None, str]] = []
+        fresh = self.store.since(self._known)
+        self._known += len(fresh)
+        for job in fresh:
+            self._shown[id(job)] = (-1, None)
+            self._look(job, found)
+            self._schedule(job)
+        touched, self._touched = list(self._touched.values()), {}
+        for job in touched:
+            if id(job) in self._shown:
+                self._look(job, found)
+                self._schedule(job)
+        now = self.store.clock.time()
+        while self._due and self._due[0][0] <= now:
+            _, _, job = heapq.heappop(self._due)
+            if id(job) in self._shown:
+                self._look(job, found)
+                self._schedule(job)
+        return found

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from . import wire
-from .jobs import Job, JobStore
+from .jobs import Job, JobStore, StatusWatcher
 from .scenario import TERMINAL
 
 SIGNATURE = "X-OpenRouter-Signature"
@@ -84,9 +84,8 @@ class Dispatcher:
         self.say = say or store.notices.append
         self.secret_override = secret
         self.pending: list[Delivery] = []
-        self._known = 0
         self._generation = store.generation
-        self._watched: list[Job] = []
+        self._watcher = StatusWatcher(store)
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
 
@@ -97,30 +96,21 @@ class Dispatcher:
     def _secret(self) -> str | None:
         return self.secret_override or self.settings.secret
 
-    def _watch_new_jobs(self) -> None:
-        if self._generation != self.store.generation:
-            self._generation, self._known, self._watched = self.store.generation, 0, []
-            self.pending = [d for d in self.pending if d.sending]
-        fresh = self.store.since(self._known)
-        self._known += len(fresh)
-        self._watched += [job for job in fresh if job.callback_url]
-
     def _notice_endings(self) -> None:
-        still = []
-        for job in self._watched:
+        """A delivery for each job with a callback URL that has ended since the last look."""
+        if self._generation != self.store.generation:  # a reset: what was waiting goes too
+            self._generation = self.store.generation
+            self.pending = [d for d in self.pending if d.sending]
+        for job, _, status in self._watcher.changes():
+            if status not in TERMINAL or not job.callback_url or job.rule.webhook.drop:
+                continue
             view = self.store.peek(job)
-            if view.status not in TERMINAL:
-                still.append(job)
-                continue
             faults = job.rule.webhook
-            if faults.drop:
-                continue
             body = json.dumps(wire.webhook_event(job, view, _iso(view.since)), separators=(",", ":")).encode()
             self.pending.append(
-                Delivery(job, view.status, body, due=view.since + (faults.delay or 0.0),
+                Delivery(job, status, body, due=view.since + (faults.delay or 0.0),
                          copies=2 if faults.duplicate else 1, held=faults.out_of_order)
             )  # fmt: skip
-        self._watched = still
 
     def _headers(self, delivery: Delivery) -> dict[str, str]:
         headers = {
@@ -195,7 +185,6 @@ class Dispatcher:
 
     def tick(self) -> list[asyncio.Task[None]]:
         """Notices new endings and starts sending every delivery that is due; returns the sends."""
-        self._watch_new_jobs()
         self._notice_endings()
         now = self.store.clock.time()
         started = []
@@ -222,7 +211,6 @@ class Dispatcher:
 
     async def shutdown(self, limit: float = 5.0) -> None:
         """Sends what is still waiting, once each and at once; reports what could not be sent."""
-        self._watch_new_jobs()
         self._notice_endings()
         await self.drain()
         waiting = [d for d in self.pending if not d.done]
