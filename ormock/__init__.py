@@ -2,7 +2,9 @@
 
 from ormock import create_app, load_scenario, ManualClock
 
-app = create_app(load_scenario("scenarios/seedance.toml"), ManualClock())
+app = create_app(load_scenario("my-scenario.toml"), ManualClock())
+
+or, for tests, `Simulator("ci-fast")` (a built-in scenario; `ormock scenarios` lists them).
 """
 
 from .app import create_app

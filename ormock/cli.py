@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from . import __version__, builtins
 from .app import create_app
 from .clock import FIXED_START, ManualClock, ScaledClock
 from .dashboard import run_dashboard
@@ -21,7 +22,7 @@ from .demo import run_demo
 from .log import Lines, watch_statuses
 from .problems import Problem
 from .reload import watch_scenario
-from .scenario import ScenarioError, load
+from .scenario import Scenario, ScenarioError, load, parse
 from .server import base_url, bind, run
 
 app = typer.Typer(
@@ -32,9 +33,51 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ormock {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
     """ormock: serve OpenRouter's video API on a timeline you script."""
+
+
+def _scenario_file(arg: str) -> Path:
+    """The file a scenario argument names: a path, or a built-in's name (see `ormock scenarios`)."""
+    try:
+        return builtins.resolve(arg)
+    except builtins.UnknownScenario as exc:
+        _fail(f"ormock: {exc}")
+        raise  # unreachable: _fail exits
+
+
+def _load(arg: str | None, failure: str) -> tuple[Scenario, str]:
+    """The scenario to run and how to name it; None is the built-in default timelines."""
+    if arg is None:
+        return parse(""), "the built-in default timelines (no scenario given)"
+    file = _scenario_file(arg)
+    try:
+        loaded = load(file)
+    except ScenarioError as exc:
+        _fail(f"{failure}\n{exc}")
+        raise  # unreachable
+    for warning in loaded.warnings:
+        typer.echo(warning.format(str(file)), err=True)
+    shown = str(file) if Path(arg).exists() else f"built-in scenario {file.stem}"
+    return loaded, f"{shown} ({len(loaded.rules)} rules)"
+
+
+def _write_url(path: Path, url: str) -> None:
+    """Writes the base URL to `path` in one step (a reader never sees half of it)."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(url + "\n", "utf-8")
+    partial.replace(path)
 
 
 def _say(line: str) -> None:
@@ -64,7 +107,13 @@ class ClockKind(StrEnum):
 
 @app.command()
 def serve(
-    scenario: Annotated[Path, typer.Argument(help="The scenario TOML file.")],
+    scenario: Annotated[
+        str | None,
+        typer.Argument(
+            help="A scenario file, or a built-in's name (`ormock scenarios`). None: the default timelines.",
+            show_default=False,
+        ),
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)] = 8000,
     speed: Annotated[float, typer.Option(help="Run time-based steps this many times faster.", min=0.0001)] = 1.0,
@@ -87,14 +136,17 @@ def serve(
     log_format: Annotated[
         LogFormat, typer.Option(help="Log lines as text or JSON (when the dashboard is off).")
     ] = LogFormat.text,
+    url_file: Annotated[
+        Path | None,
+        typer.Option(help="Also write the base URL to this file once the server listens (for test harnesses)."),
+    ] = None,
 ) -> None:
     """Serve the video API from SCENARIO. The first line printed is the base URL for clients."""
-    try:
-        loaded = load(scenario)
-    except ScenarioError as exc:
-        _fail(f"ormock: invalid scenario, not serving:\n{exc}")
-    for warning in loaded.warnings:
-        typer.echo(warning.format(str(scenario)), err=True)
+    loaded, named = _load(scenario, "ormock: invalid scenario, not serving:")
+    if watch and loaded.path is None:
+        _fail("ormock: --watch needs a scenario file to watch")
+    if url_file is not None and not url_file.parent.is_dir():
+        _fail(f"ormock: --url-file {url_file}: the folder {url_file.parent} does not exist")
     # A seeded manual clock starts at a fixed time, so job ids repeat exactly from run to run.
     start = FIXED_START if seed is not None else time.time()
     ticking = ManualClock(start) if clock is ClockKind.manual else ScaledClock(speed)
@@ -111,8 +163,10 @@ def serve(
     dashboard = not no_dashboard and sys.stdout.isatty()
 
     def ready() -> None:
+        if url_file is not None:
+            _write_url(url_file, url)
         _say(url)
-        _say(f"ormock: serving {scenario} ({len(loaded.rules)} rules) at {pace}; Ctrl-C stops")
+        _say(f"ormock: serving {named} at {pace}; Ctrl-C stops")
 
     store = web.extensions["ormock"]
     background = []
@@ -127,7 +181,9 @@ def serve(
         background.append(lambda: watch_statuses(store, lines))
     if watch:
         say = store.notices.append if dashboard else _say
-        background.append(lambda: watch_scenario(scenario, store, say))
+        watched = loaded.path
+        assert watched is not None
+        background.append(lambda: watch_scenario(watched, store, say))
     gc.collect()
     gc.freeze()  # what start-up loaded lives as long as the server: keep it out of every collection
     asyncio.run(run(web, sock, background=background, on_ready=ready))
@@ -141,10 +197,13 @@ class Format(StrEnum):
     json = "json"
 
 
-def _scenario_files(paths: list[Path]) -> tuple[list[Path], list[tuple[str, Problem]]]:
+def _scenario_files(args: list[str]) -> tuple[list[Path], list[tuple[str, Problem]]]:
     files: list[Path] = []
     empty: list[tuple[str, Problem]] = []
-    for path in paths:
+    for arg in args:
+        path = Path(arg)
+        if not path.exists() and arg.removesuffix(".toml") in builtins.names():
+            path = builtins.path(arg)
         if path.is_dir():
             found = sorted(p for p in path.rglob("*.toml") if p.is_file())
             if not found:
@@ -153,24 +212,29 @@ def _scenario_files(paths: list[Path]) -> tuple[list[Path], list[tuple[str, Prob
         elif path.exists():
             files.append(path)
         else:
-            _fail(f"ormock validate: no such file or directory: {path}")
+            _fail(
+                f"ormock validate: no such file or directory, and no built-in scenario: {path}; "
+                f"the built-ins are: {', '.join(builtins.names())}"
+            )
     return files, empty
 
 
 @app.command()
 def validate(
     paths: Annotated[
-        list[Path] | None,
-        typer.Argument(help="Scenario files, or directories to search for *.toml.", show_default=False),
+        list[str] | None,
+        typer.Argument(help="Scenario files, directories to search for *.toml, or built-in names.", show_default=False),
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
     format: Annotated[Format, typer.Option("--format", help="text, or json for CI.")] = Format.text,
 ) -> None:
-    """Check scenario files with the loader `serve` uses; report every problem. Default: scenarios/.
+    """Check scenario files with the loader `serve` uses; report every problem. Default: the folder
+    scenarios/ if there is one here, else every built-in scenario.
 
     Exit 0 when clean, 1 on any error (or any warning with --strict), 2 on a usage error.
     """
-    files, findings = _scenario_files(paths or [Path("scenarios")])
+    default = ["scenarios"] if Path("scenarios").is_dir() else builtins.names()
+    files, findings = _scenario_files(paths or default)
     for file in files:
         try:
             findings += [(str(file), p) for p in load(file).warnings]
@@ -197,19 +261,56 @@ def validate(
 
 @app.command()
 def demo(
-    scenario: Annotated[
-        Path, typer.Argument(help="The scenario to show (default: scenarios/failure-modes.toml).")
-    ] = Path("scenarios/failure-modes.toml"),
+    scenario: Annotated[str, typer.Argument(help="A scenario file or a built-in's name.")] = builtins.DEFAULT_DEMO,
     speed: Annotated[float, typer.Option(help="Clock speed; the default runs minutes in seconds.", min=1)] = 1000.0,
 ) -> None:
     """Run a careful reference client through every rule of SCENARIO and show what it saw."""
-    try:
-        loaded = load(scenario)
-    except ScenarioError as exc:
-        _fail(f"ormock: invalid scenario:\n{exc}")
+    loaded, _ = _load(scenario, "ormock: invalid scenario:")
     stories = run_demo(loaded, speed, Console())
     if any(not story.events for story in stories if story.ending.startswith("no request")):
         raise typer.Exit(1)
+
+
+scenarios_app = typer.Typer(
+    help="The built-in scenarios: list them, or print one to copy and edit.", add_completion=False
+)
+app.add_typer(scenarios_app, name="scenarios")
+
+
+@scenarios_app.callback(invoke_without_command=True)
+def scenarios_list(context: typer.Context) -> None:
+    """List the built-in scenarios with their purpose (serve one with `ormock serve NAME`)."""
+    if context.invoked_subcommand is not None:
+        return
+    names = builtins.names()
+    width = max(len(name) for name in names)
+    for name in names:
+        typer.echo(f"{name.ljust(width)}  {builtins.purpose(name)}")
+    typer.echo(f"\n`ormock scenarios show NAME` prints one; `ormock serve NAME` serves it. Files: {builtins.FOLDER}")
+
+
+@scenarios_app.command("show")
+def scenarios_show(name: Annotated[str, typer.Argument(help="A built-in scenario's name.")]) -> None:
+    """Print a built-in scenario, e.g. `ormock scenarios show seedance > mine.toml`."""
+    try:
+        typer.echo(builtins.path(name).read_text("utf-8"), nl=False)
+    except builtins.UnknownScenario as exc:
+        _fail(f"ormock: {exc}")
+
+
+@app.command()
+def init(
+    file: Annotated[Path, typer.Argument(help="Where to write the starter scenario.")] = Path("scenario.toml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Write a commented starter scenario that validates clean."""
+    if file.exists() and not force:
+        _fail(f"ormock init: {file} already exists (--force overwrites it)")
+    try:
+        file.write_text(builtins.starter(file.name), "utf-8")
+    except OSError as exc:
+        _fail(f"ormock init: cannot write {file}: {exc.strerror or exc}")
+    typer.echo(f"wrote {file}; check it with `ormock validate {file}`, serve it with `ormock serve {file}`")
 
 
 def main() -> None:

@@ -7,15 +7,16 @@ Fixtures:
 Both export the API root as `OPENROUTER_BASE_URL` for the code under test. Pick the scenario and
 clock with the `ormock` marker, or for the session with ini options:
 
-    @pytest.mark.ormock(scenario="scenarios/ci-fast.toml", clock="manual")
+    @pytest.mark.ormock(scenario="ci-fast", clock="manual")
     def test_my_poller(ormock): ...
 
     [tool.pytest.ini_options]
-    ormock_scenario = "scenarios/ci-fast.toml"
+    ormock_scenario = "ci-fast"
     ormock_speed = "100"
     ormock_clock = "scaled"
 
-Relative scenario paths are read from the pytest root directory.
+Relative scenario paths are read from the pytest root directory; a name that is no file there is a
+built-in scenario's (`scenario="ci-fast"`).
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def _settings(config: pytest.Config, marker: pytest.Mark | None) -> dict[str, An
         settings.update(marker.kwargs)
     if settings["scenario"] is not None:
         path = Path(settings["scenario"])
-        settings["scenario"] = path if path.is_absolute() else config.rootpath / path
+        local = path if path.is_absolute() else config.rootpath / path
+        settings["scenario"] = local if local.exists() else str(settings["scenario"])  # else a built-in's name
     return settings
 
 

@@ -1,6 +1,6 @@
 """`Simulator`: a real ormock server on a free port in a background thread, for test code.
 
-    with Simulator("scenarios/ci-fast.toml", clock="manual") as sim:
+    with Simulator("ci-fast", clock="manual") as sim:
         client = OpenRouter(api_key="sk-or-test", server_url=sim.base_url)
         ...
         sim.advance(30)
@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import httpx
 
+from . import builtins
 from .app import create_app
 from .clock import FIXED_START, ManualClock, ScaledClock
 from .scenario import Scenario, load, parse
@@ -31,8 +32,8 @@ class SimulatorError(Exception):
 
 
 class Simulator:
-    """An ormock server for tests. `scenario` is a path, a loaded `Scenario`, or None for the
-    built-in default (every job succeeds after a few seconds)."""
+    """An ormock server for tests. `scenario` is a path, a built-in scenario's name (`"ci-fast"`),
+    a loaded `Scenario`, or None for the built-in default (every job succeeds after a few seconds)."""
 
     def __init__(
         self,
@@ -50,7 +51,7 @@ class Simulator:
         if isinstance(scenario, Scenario):
             self.scenario = scenario
         else:
-            self.scenario = parse("") if scenario is None else load(scenario)
+            self.scenario = parse("") if scenario is None else load(builtins.resolve(scenario))
         if clock not in ("scaled", "manual"):
             raise ValueError(f"clock must be 'scaled' or 'manual', not {clock!r}")
         start = FIXED_START if seed is not None else time.time()  # seeded: ids repeat exactly

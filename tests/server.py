@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,16 @@ class Served:
     stdout: list[str] = field(default_factory=list)
     stderr: list[str] = field(default_factory=list)
 
+    def line(self, text: str, limit: float = 15.0) -> str:
+        """The first printed line containing `text`; the limit only bounds a failing test."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            for line in list(self.stdout):
+                if text in line:
+                    return line
+            time.sleep(0.01)
+        raise AssertionError(f"no line with {text!r} in {self.stdout}")
+
 
 def _drain(stream: IO[str], into: list[str], first: queue.Queue | None = None) -> None:
     for line in stream:
@@ -36,14 +47,16 @@ def _drain(stream: IO[str], into: list[str], first: queue.Queue | None = None) -
 
 
 @contextmanager
-def running(scenario: str | Path, *args: str, startup_timeout: float = 20.0) -> Iterator[Served]:
-    """Starts `ormock serve SCENARIO --port 0 ARGS` and stops it with SIGTERM afterwards.
+def running(scenario: str | Path | None, *args: str, startup_timeout: float = 20.0) -> Iterator[Served]:
+    """Starts `ormock serve SCENARIO --port 0 ARGS` (no SCENARIO for None) and stops it with SIGTERM
+    afterwards.
 
     The base URL is the first line the server prints. Output is drained by threads so a chatty
     server never blocks on a full pipe. On the way out the server must stop cleanly: exit 0, no
     traceback on stderr.
     """
-    command = [sys.executable, "-m", "ormock", "serve", str(scenario), "--port", "0", *args]
+    named = [] if scenario is None else [str(scenario)]
+    command = [sys.executable, "-m", "ormock", "serve", *named, "--port", "0", *args]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     first: queue.Queue[str] = queue.Queue()

@@ -86,7 +86,9 @@ def test_invalid_scenario_is_refused_before_anything_listens(tmp_path):
 def test_missing_scenario_file_is_a_clear_message(tmp_path):
     result = ormock("serve", str(tmp_path / "nope.toml"))
     assert result.returncode == 2
-    assert "nope.toml: error: cannot read the file: No such file or directory" in result.stderr
+    assert "nope.toml: no such file, and no built-in scenario of that name; the built-ins are: ci-fast," in (
+        result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 

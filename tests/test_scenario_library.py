@@ -367,6 +367,40 @@ def test_ci_fast_default_and_outputs(drive):
     assert d.polls_until_done(job.id) == ["in_progress", "completed"]
 
 
+# --- first-poll.toml ------------------------------------------------------------------------------
+
+
+def test_first_poll_completes_on_the_first_poll_with_a_real_mp4(drive):
+    """A harness that polls exactly once (TanStack's fetcher mode) sees a finished job."""
+    d = drive("first-poll.toml")
+    job = d.videos.generate(model="bytedance/seedance-2.0", prompt="a guitar being played in a store")
+    assert job.status == "pending"
+    done = d.videos.get_generation(job_id=job.id)
+    assert done.status == "completed" and done.unsigned_urls
+    video = d.videos.get_video_content(job_id=job.id).read()
+    assert video[4:8] == b"ftyp" and len(video) < 200_000
+
+
+def test_first_poll_takes_a_one_megabyte_data_url_frame(drive):
+    """TanStack's image-to-video spec sends a ~790 KB PNG as a `first_frame` data URL (~1.05 MB of JSON)."""
+    import base64
+
+    d = drive("first-poll.toml")
+    png = b"\x89PNG\r\n\x1a\n" + bytes(789_815)
+    url = "data:image/png;base64," + base64.b64encode(png).decode()
+    frame = {"type": "image_url", "image_url": {"url": url}, "frame_type": "first_frame"}
+    job = d.videos.generate(model="bytedance/seedance-2.0", prompt="animate this product photo", frame_images=[frame])
+    assert d.videos.get_generation(job_id=job.id).status == "completed"
+
+
+def test_first_poll_failure_rule(drive):
+    d = drive("first-poll.toml")
+    job = d.videos.generate(model="bytedance/seedance-2.0", prompt="please fail")
+    done = d.videos.get_generation(job_id=job.id)
+    assert (done.status, done.error) == ("failed", "Provider returned error")
+    d.drove("fails on the first poll")
+
+
 # --- the same rules through the SDK's async calls ---------------------------------------------
 
 
