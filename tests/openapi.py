@@ -1,4 +1,4 @@
-"""Checks every JSON answer against the official OpenAPI subset in ../shared/openrouter.
+"""Checks every JSON answer against the official OpenAPI subset in tests/data (see its README).
 
 `check_response(method, path, status, body)` finds the operation and declared response for a
 request and validates the body with jsonschema. An error status the spec doesn't declare for that
@@ -9,7 +9,6 @@ declared errors share. Every error's `code` must equal the HTTP status.
 from __future__ import annotations
 
 import json
-import os
 import re
 from functools import cache
 from pathlib import Path
@@ -19,8 +18,8 @@ import httpx
 import yaml
 from jsonschema import Draft202012Validator
 
-SHARED = Path(os.environ.get("ORMOCK_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-SPEC_PATH = SHARED / "openrouter" / "openapi-videos.yaml"
+DATA = Path(__file__).resolve().parent / "data"
+SPEC_PATH = DATA / "openapi-videos.yaml"
 
 _ROUTES = [
     ("post", re.compile(r"^/api/v1/videos$"), "/videos"),
@@ -33,7 +32,7 @@ _ROUTES = [
 @cache
 def spec() -> dict[str, Any]:
     if not SPEC_PATH.is_file():
-        raise RuntimeError(f"the OpenAPI spec is missing: {SPEC_PATH} (set ORMOCK_SHARED to the shared/ folder)")
+        raise RuntimeError(f"the OpenAPI spec is missing: {SPEC_PATH}")
     return yaml.safe_load(SPEC_PATH.read_text("utf-8"))
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import httpx
-from openapi import SHARED, async_hook
+from openapi import DATA, async_hook
 from openrouter import OpenRouter
 
 REQUIRED = {
@@ -37,7 +37,7 @@ async def test_listing_answers_without_a_key_and_every_entry_has_every_key(mock)
 
 
 async def test_builtin_catalogue_keeps_the_services_values():
-    real = json.loads((SHARED / "openrouter" / "videos-models-2026-10-09.json").read_text())["data"]
+    real = json.loads((DATA / "videos-models-2026-10-09.json").read_text())["data"]
     from ormock.catalogue import builtin
 
     ours = {model.id: model.model_dump(mode="json") for model in builtin().values()}
