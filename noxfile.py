@@ -1,6 +1,11 @@
-"""Developer tasks: `nox -s tests` (what CI runs) and `nox -s lint`."""
+"""Developer tasks: `nox -s tests` (what CI runs), `nox -s package`, `nox -s clients`, `nox -s lint`."""
+
+import tempfile
+from pathlib import Path
 
 import nox
+
+ROOT = Path(__file__).parent
 
 nox.options.sessions = ["tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
@@ -11,6 +16,17 @@ def tests(session: nox.Session) -> None:
     """The test suite, in-process and end-to-end against real `ormock serve` processes."""
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session(reuse_venv=False)
+def package(session: nox.Session) -> None:
+    """Build the wheel, install it alone (plus the official SDK, the client) into a fresh virtual
+    environment, and from an empty folder run what a new user types first (tests/package_check.py)."""
+    with tempfile.TemporaryDirectory() as dist:
+        session.run("python", "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", dist, str(ROOT))
+        (wheel,) = Path(dist).glob("ormock-*.whl")
+        session.install(str(wheel), "openrouter==1.3.84")
+        session.run("python", str(ROOT / "tests" / "package_check.py"))
 
 
 @nox.session

@@ -43,3 +43,10 @@ def test_every_model_key_is_documented():
     text = DOC.read_text()
     for key in MODEL_KEYS:
         assert f"`{key}`" in text, key
+
+
+def test_the_node_recipe_in_the_docs_is_the_module_the_clients_session_runs():
+    root = Path(__file__).resolve().parents[1]
+    page = (root / "docs" / "node.md").read_text()
+    module = (root / "tests" / "clients" / "harness" / "ormock.mjs").read_text()
+    assert "```js\n" + module + "```" in page

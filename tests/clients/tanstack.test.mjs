@@ -217,3 +217,26 @@ describe("image-to-video.toml with TanStack AI", () => {
     assert.deepEqual((await untilSettled(adapter, jobId)).seen, ["processing", "completed"]);
   });
 });
+
+describe("first-poll.toml with TanStack AI (its end-to-end fetcher mode)", () => {
+  const FIRST_POLL = process.env.ORMOCK_FIRST_POLL;
+
+  test("submit, poll exactly once, get the finished video", async () => {
+    const adapter = videoAdapter("bytedance/seedance-2.0", FIRST_POLL);
+    const { jobId } = await generateVideo({ adapter, prompt: "a guitar being played in a store" });
+    assertVideo(await getVideoJobStatus({ adapter, jobId }));
+  });
+
+  test("a ~790 KB PNG sent as a first-frame data URL (~1.05 MB of JSON) is accepted", async () => {
+    const adapter = videoAdapter("bytedance/seedance-2.0", FIRST_POLL);
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(789_815)]);
+    const frame = {
+      type: "image",
+      source: { type: "data", value: png.toString("base64"), mimeType: "image/png" },
+      metadata: { role: "start_frame" },
+    };
+    const prompt = [{ type: "text", content: "animate this product photo" }, frame];
+    const { jobId } = await generateVideo({ adapter, prompt });
+    assertVideo(await getVideoJobStatus({ adapter, jobId }));
+  });
+});

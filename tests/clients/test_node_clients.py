@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,7 @@ def installed(tmp_path_factory) -> Path:
     for item in HERE.iterdir():
         if item.suffix in (".mjs", ".json"):
             shutil.copy(item, folder / item.name)
+    shutil.copytree(HERE / "harness", folder / "harness")
     result = subprocess.run(
         ["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
         cwd=folder, capture_output=True, text=True, timeout=600,
@@ -47,8 +49,12 @@ def test_client_script_passes_against_ormock(installed: Path, script: str):
     with (
         running(SCENARIOS / "failure-modes.toml", "--speed", "1000000") as failures,
         running(SCENARIOS / "image-to-video.toml") as images,
+        running("first-poll") as first_poll,
     ):
-        env = {**os.environ, "ORMOCK_FAILURE_MODES": failures.base_url, "ORMOCK_IMAGE_TO_VIDEO": images.base_url}
+        env = {
+            **os.environ, "ORMOCK_FAILURE_MODES": failures.base_url, "ORMOCK_IMAGE_TO_VIDEO": images.base_url,
+            "ORMOCK_FIRST_POLL": first_poll.base_url,
+        }  # fmt: skip
         result = subprocess.run(
             ["node", "--test", "--test-reporter=tap", script],
             cwd=installed, capture_output=True, text=True, timeout=300, env=env,
@@ -57,3 +63,22 @@ def test_client_script_passes_against_ormock(installed: Path, script: str):
     assert result.returncode == 0, result.stdout[-8000:]
     assert re.search(r"^# fail 0$", result.stdout, re.M), summary
     assert int(re.search(r"^# pass (\d+)$", result.stdout, re.M).group(1)) >= 20, summary
+
+
+def test_vitest_global_setup_recipe_with_four_parallel_workers(installed: Path, tmp_path: Path):
+    """The recipe in harness/ormock.mjs (docs/node.md), run for real: Vitest starts ormock in its
+    globalSetup, four forked workers share it, each under its own X-Test-Id, and each checks that it
+    sees only its own jobs and that all four ran at once."""
+    url_file = tmp_path / "ormock-url"
+    env = {**os.environ, "ORMOCK_URL_FILE": str(url_file), "ORMOCK_COMMAND": f"{sys.executable} -m ormock"}
+    env.pop("OPENROUTER_BASE_URL", None)
+    result = subprocess.run(
+        [str(installed / "node_modules" / ".bin" / "vitest"), "run", "--reporter=verbose"],
+        cwd=installed / "harness", capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    assert "Test Files  4 passed (4)" in output, output[-3000:]
+    for worker in range(1, 5):
+        assert f"worker-{worker}: three jobs of its own" in output
+    assert url_file.is_file()

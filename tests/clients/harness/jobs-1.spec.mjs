@@ -1,0 +1,3 @@
+import { suite } from "./isolation.mjs";
+
+suite("worker-1");
