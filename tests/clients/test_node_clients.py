@@ -71,6 +71,7 @@ def test_vitest_global_setup_recipe_with_four_parallel_workers(installed: Path, 
     sees only its own jobs and that all four ran at once."""
     url_file = tmp_path / "ormock-url"
     env = {**os.environ, "ORMOCK_URL_FILE": str(url_file), "ORMOCK_COMMAND": f"{sys.executable} -m ormock"}
+    env |= {"NO_COLOR": "1", "FORCE_COLOR": "0"}  # CI=true makes Vitest colour its summary otherwise
     env.pop("OPENROUTER_BASE_URL", None)
     result = subprocess.run(
         [str(installed / "node_modules" / ".bin" / "vitest"), "run", "--reporter=verbose"],
