@@ -88,6 +88,18 @@ def _error(response: httpx.Response) -> str:
         return response.text[:80]
 
 
+def _retry_after(response: httpx.Response) -> float | None:
+    """The wait an answer asks for, in seconds: `retry-after-ms` where given, else `Retry-After`."""
+    for name, scale in (("retry-after-ms", 1000.0), ("Retry-After", 1.0)):
+        value = response.headers.get(name)
+        if value is not None:
+            try:
+                return float(value) / scale
+            except ValueError:
+                continue
+    return None
+
+
 class CarefulClient:
     """Submits, polls and downloads the way a well-behaved client of the service should."""
 
@@ -107,9 +119,13 @@ class CarefulClient:
             try:
                 response = await self.http.request(method, url, **kwargs)
                 if response.status_code == 429 or response.status_code >= 500:
-                    wait = float(response.headers.get("Retry-After", backoff))
-                    story.saw(f"{what} {response.status_code}, retry in {wait:g}s")
-                    await self.pause(wait)
+                    told = _retry_after(response)
+                    if told is None:
+                        story.saw(f"{what} {response.status_code}, retry")
+                        await self.pause(backoff)
+                    else:  # the server's word, in our own (real) seconds
+                        story.saw(f"{what} {response.status_code}, retry after {told * 1000:g} ms")
+                        await asyncio.sleep(told)
                     backoff *= 2
                     continue
                 return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from quart import Response
@@ -11,9 +12,10 @@ from . import wire
 
 
 class Failure(Exception):
-    """Raised in a handler to answer with the service's error envelope."""
+    """Raised in a handler to answer with the service's error envelope. `retry_after` is in
+    scenario seconds; the answer carries it in the client's (see `retry_headers`)."""
 
-    def __init__(self, code: int, message: str | None = None, retry_after: int | None = None) -> None:
+    def __init__(self, code: int, message: str | None = None, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.code, self.message, self.retry_after = code, message, retry_after
 
@@ -27,10 +29,22 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(json.dumps(body, separators=(",", ":")), status, headers, content_type="application/json")
 
 
+def retry_headers(seconds: float | None) -> dict[str, str]:
+    """The headers that tell a client to wait `seconds` (its own seconds): `Retry-After` in whole
+    seconds, rounded up so the wait is never too short, and `retry-after-ms` as well when that
+    rounding would make it longer (under `--speed`), for clients that read it first."""
+    if seconds is None:
+        return {}
+    seconds = max(0.0, seconds)
+    whole = math.ceil(seconds)
+    headers = {"Retry-After": str(whole)}
+    if whole != seconds:
+        headers["retry-after-ms"] = str(max(1, math.ceil(seconds * 1000)))
+    return headers
+
+
 def error_response(
-    code: int, message: str | None = None, retry_after: int | None = None, headers: dict[str, str] | None = None
+    code: int, message: str | None = None, retry_after: float | None = None, headers: dict[str, str] | None = None
 ) -> Response:
-    headers = dict(headers or {})
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
-    return json_response(wire.error(code, message), code, headers)
+    """The error envelope; `retry_after` in the client's seconds."""
+    return json_response(wire.error(code, message), code, {**(headers or {}), **retry_headers(retry_after)})

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import math
 import secrets
 
 from .jobs import Job, JobStore
@@ -77,8 +76,9 @@ class Faults:
         extra = self.store.space(test_id).fault_random.uniform(0, fault.jitter) if fault.jitter else 0.0
         return (fault.latency or 0.0) + extra
 
-    def rate_limited(self, api_key: str, test_id: str) -> int | None:
-        """Seconds until `api_key` may call again if it is over the scenario's rate limit, else None."""
+    def rate_limited(self, api_key: str, test_id: str) -> float | None:
+        """Scenario seconds until `api_key` may call again if it is over the scenario's rate limit,
+        else None."""
         limit = self.store.scenario.server.rate_limit
         if limit is None:
             return None
@@ -92,7 +92,7 @@ class Faults:
             space.buckets[api_key] = (tokens - 1, now)
             return None
         space.buckets[api_key] = (tokens, now)
-        return max(1, math.ceil((1 - tokens) / rate))
+        return (1 - tokens) / rate
 
     def credits_left(self, test_id: str) -> float | None:
         """The workspace balance after every completed job's cost, or None when unlimited."""

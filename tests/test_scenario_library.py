@@ -247,7 +247,9 @@ def test_failure_modes_http_errors(drive):
 
     with pytest.raises(errors.TooManyRequestsResponseError) as caught:
         d.videos.generate(model=model, prompt="rate limit")
-    assert caught.value.raw_response.headers["retry-after"] == "30"
+    # 30 scenario seconds at --speed 1000000 are 0.03 ms of the client's time
+    assert caught.value.raw_response.headers["retry-after"] == "1"
+    assert caught.value.raw_response.headers["retry-after-ms"] == "1"
     assert d.videos.generate(model=model, prompt="rate limit").status == "pending"
     d.drove("429 rate limited")
 
@@ -263,7 +265,7 @@ def test_failure_modes_http_errors(drive):
         with pytest.raises(errors.OpenRouterDefaultError) as caught:  # the SDK declares no 503 on polls
             d.videos.get_generation(job_id=job.id)
         assert caught.value.raw_response.status_code == 503
-        assert caught.value.raw_response.headers["retry-after"] == "10"
+        assert caught.value.raw_response.headers["retry-after"] == "1"  # 10 scenario seconds at 10^6x
     assert d.videos.get_generation(job_id=job.id).status == "completed"
     d.drove("503 while polling")
 
