@@ -26,13 +26,13 @@ from .control import Changes, control_api
 from .errors import Failure, error_response, json_response
 from .fastpoll import FastPolls
 from .faults import HANG_SECONDS, Faults, InjectedDrop
-from .jobs import Job, JobStore, View
+from .jobs import Entry, Job, JobStore, View
 from .mp4 import make_mp4
 from .scenario import Fault, Rule, Scenario
 from .submit import Rejected, callback_problem, check
 from .webhooks import Dispatcher
 
-RequestListener = Callable[[str, str, int, float, "str | None", "str | None", "str | None"], None]
+RequestListener = Callable[[Entry], None]  # told of every request once it is answered
 
 MAX_BODY = 32 * 1024 * 1024
 JOURNAL_BODY_LIMIT = 64 * 1024
@@ -40,7 +40,7 @@ JOURNAL_BODY_LIMIT = 64 * 1024
 
 def _base() -> str:
     """The API root as the client addressed it, so handed-out URLs work behind any host and port."""
-    return f"{request.scheme}://{request.host}{request.root_path}/api/v1"
+    return wire.api_root(request.scheme, request.headers.get("Host"), request.root_path, request.scope.get("server"))
 
 
 def _test_id() -> str:
@@ -91,30 +91,46 @@ class _Content:
                 if rate is not None:
                     await asyncio.sleep(len(chunk) / rate)
 
-    def response(self, fault: Fault | None = None) -> Response:
-        """The 200 answer, shaped by a download fault: dropped at once, truncated, or slow."""
-        headers = {"Content-Length": str(self.size)}
+    def response(self, fault: Fault | None, finish: Callable[[int, bool], None]) -> Response:
+        """The 200 answer, shaped by a download fault: dropped at once, truncated, or slow.
+        `finish(bytes sent, whether all went out)` is called once the body has ended, however."""
+        body: AsyncIterator[bytes]
         if fault is not None and (fault.reset or fault.truncate is not None):
             keep = 0 if fault.reset else int(self.size * (fault.truncate or 0))
-            return _dropping("video/mp4", self.size, self.chunks(keep))
-        if fault is not None and fault.slow is not None:
-            return Response(self.chunks(rate=fault.slow), 200, headers, content_type="video/mp4")
-        if self.data is not None:
-            return Response(self.data, 200, content_type="video/mp4")
-        return Response(self.chunks(), 200, headers, content_type="video/mp4")
+            body = _then_drop(self.chunks(keep))
+        elif fault is not None and fault.slow is not None:
+            body = self.chunks(rate=fault.slow)
+        else:
+            body = self.chunks()
+        headers = {"Content-Length": str(self.size)}
+        return Response(_finishing(body, self.size, finish), 200, headers, content_type="video/mp4")
 
 
-def _dropping(content_type: str, length: int, head: AsyncIterator[bytes] | None = None) -> Response:
-    """A response that promises `length` bytes, sends `head`, then drops the connection: a reset
-    mid-response with no `head`, a truncated download with some."""
+async def _finishing(
+    body: AsyncIterator[bytes], size: int, finish: Callable[[int, bool], None]
+) -> AsyncIterator[bytes]:
+    """`body`, telling `finish` how much of it went out when it ends: whole, cut by a fault, or
+    abandoned by a client that went away."""
+    sent = 0
+    try:
+        async for chunk in body:
+            yield chunk
+            sent += len(chunk)
+    finally:
+        finish(sent, sent == size)
 
-    async def body() -> AsyncIterator[bytes]:
-        if head is not None:
-            async for chunk in head:
-                yield chunk
-        raise InjectedDrop()
 
-    return Response(body(), 200, {"Content-Length": str(length)}, content_type=content_type)
+async def _then_drop(head: AsyncIterator[bytes] | None = None) -> AsyncIterator[bytes]:
+    """`head`, then a dropped connection."""
+    if head is not None:
+        async for chunk in head:
+            yield chunk
+    raise InjectedDrop()
+
+
+def _dropping(content_type: str, length: int) -> Response:
+    """A response that promises `length` bytes, then drops the connection: a reset mid-response."""
+    return Response(_then_drop(), 200, {"Content-Length": str(length)}, content_type=content_type)
 
 
 def create_app(
@@ -151,7 +167,6 @@ def create_app(
         await dispatcher.shutdown()
 
     listing: dict[int, str] = {}  # the models body, cached per scenario (it changes on --watch)
-    # Called for every request with (method, path and query, status, seconds, job id, rule, fault).
     listeners: list[RequestListener] = []
     app.extensions["ormock.listeners"] = listeners
 
@@ -194,43 +209,47 @@ def create_app(
     @app.before_request
     async def _start() -> None:
         g.started = time.perf_counter()
-        g.job_id = g.rule = g.error = g.fault = None
+        g.rule = g.error = g.fault = None
+        # Every journal entry about a job carries its id, whatever answers it (a fault, a 401, a 404).
+        g.job_id = wire.job_id_in(request.path)
 
-    def note(
-        method: str, path: str, query: dict[str, str], status: int, started: float, test_id: str,
-        headers: Any, body: Any = None, job_id: str | None = None, rule: Rule | None = None,
-        error: str | None = None, fault: str | None = None,
-    ) -> None:  # fmt: skip
-        """One line in the log, one entry in the journal: for every API request, on either path."""
-        elapsed = time.perf_counter() - started
-        name = rule.name if rule is not None else None
-        if listeners:
-            full = path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
-            for listener in listeners:
-                listener(method, full, status, elapsed, job_id, name, fault)
-        if path.startswith("/api/v1/"):
-            store.record(
-                test_id, method=method, path=path, query=query, status=status, job_id=job_id, rule=name,
-                latency_ms=round(elapsed * 1000, 3), headers=list(headers), body=body, error=error, fault=fault,
-            )  # fmt: skip
+    def note(test_id: str, started: float, **fields: Any) -> Entry:
+        """One entry in the journal (for API requests) and one line in the log: for every request,
+        on either path. `fields` are the `Entry`'s, with `rule` as the `Rule` itself."""
+        rule = fields.pop("rule", None)
+        entry = Entry(
+            seq=0, time=store.clock.time(), latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            rule=rule.name if rule is not None else None, **fields,
+        )  # fmt: skip
+        if entry.path.startswith("/api/v1/"):
+            store.keep(test_id, entry)
             changes.notify()
+        for listener in listeners:
+            listener(entry)
+        return entry
+
+    def facts(status: int, body: Any) -> dict[str, Any]:
+        """What the journal keeps of the request being answered."""
+        return {
+            "method": request.method, "path": request.path, "query": dict(request.args), "status": status,
+            "headers": list(request.headers.items()), "body": body, "job_id": g.get("job_id"),
+            "rule": g.get("rule"), "error": g.get("error"), "fault": g.get("fault"), "scripted": g.get("scripted"),
+        }  # fmt: skip
 
     async def record(status: int) -> None:
-        note(
-            request.method, request.path, dict(request.args), status, g.get("started", time.perf_counter()),
-            _test_id(), request.headers.items(), await _journal_body(), g.get("job_id"), g.get("rule"),
-            g.get("error"), g.get("fault"),
-        )  # fmt: skip
+        note(_test_id(), g.get("started", time.perf_counter()), **facts(status, await _journal_body()))
 
     @app.after_request
     async def _record(response: Response) -> Response:
-        await record(response.status_code)
+        if not g.get("deferred"):  # a download is recorded when its body has gone out (or not)
+            await record(response.status_code)
         return response
 
     @app.errorhandler(Failure)
     async def _failure(exc: Failure) -> Response:
         g.error = exc.message or wire.MESSAGES.get(exc.code)
-        return error_response(exc.code, exc.message, exc.retry_after)
+        wait = store.clock.client_seconds(exc.retry_after) if exc.retry_after is not None else None
+        return error_response(exc.code, exc.message, wait)
 
     @app.errorhandler(HTTPException)
     async def _http(exc: HTTPException) -> Response:
@@ -266,6 +285,7 @@ def create_app(
         if await inject("submit", g.rule) is not None:
             return _dropping("application/json", 256)
         if refusal is not None:
+            g.scripted = g.rule.name
             raise Failure.of(refusal)
         left = faults.credits_left(_test_id())
         if left is not None and (store.cost_of(sub, g.rule) or 0.0) > left:
@@ -295,6 +315,7 @@ def create_app(
             return _dropping("application/json", 512)
         view = store.poll(job)
         if view.fault is not None:
+            g.scripted = job.rule.name
             raise Failure.of(view.fault)
         return json_response(answer(job, view, _base()))
 
@@ -303,7 +324,7 @@ def create_app(
         gone = job.gone_at(view, store.scenario.server.output_ttl)
         if gone is None:
             return wire.job(job, view, base)
-        expires = int(gone)
+        expires = int(store.clock.client_time(gone))
         signed = [faults.signed_query(job, index, expires) for index in range(view.step.outputs)]
         return wire.job(job, view, base, expires, signed)
 
@@ -330,14 +351,25 @@ def create_app(
             raise Failure(404, f"Video generation job {job.id} has no output {index} (it has {view.step.outputs})")
         refusal = store.download(job)
         if refusal is not None:
+            g.scripted = job.rule.name
             raise Failure.of(refusal)
         gone = job.gone_at(view, store.scenario.server.output_ttl)
         if gone is not None and store.clock.time() >= gone:
             raise Failure(410, f"The output of video generation job {job.id} is no longer available")
         path = store.scenario.content_path(view.step)
         if path is not None:
-            return _Content(path=path).response(fault)
-        return _Content(make_mp4(job.output.width, job.output.height, job.output.duration or 5)).response(fault)
+            content = _Content(path=path)
+        else:
+            content = _Content(make_mp4(job.output.width, job.output.height, job.output.duration or 5))
+        known, test_id, started = facts(200, None), _test_id(), g.started
+
+        def finish(sent: int, complete: bool) -> None:
+            if complete:
+                job.downloaded += 1
+            note(test_id, started, **known, sent=sent, complete=complete)
+
+        g.deferred = True
+        return content.response(fault, finish)
 
     app.asgi_app = FastPolls(app.asgi_app, store, answer, note)  # type: ignore[method-assign,assignment]
     return app

@@ -101,14 +101,14 @@ def take(store: JobStore, base_url: str, started: float, wall_now: float | None 
         since_poll = now - job.last_poll_at if job.last_poll_at is not None else None
         rows.append(
             Row(job.id, job.test_id, job.rule.name, job.model.id, view.status, now - view.since, next_step,
-                job.polls, since_poll, mean, job.downloads)
+                job.polls, since_poll, mean, job.downloaded)
         )  # fmt: skip
         name = job.id[-8:]
         if mean is not None and not manual and job.polls >= 3 and mean < FAST_POLL:
             warnings.append(f"{name} polled every {_seconds(mean)} (the service asks for 10-30 s)")
         if job.late_polls > 1:
             warnings.append(f"{name} polled {job.late_polls - 1} more time(s) after it was {view.status}")
-        if view.status == "completed" and job.downloads == 0 and now - view.since >= UNDOWNLOADED_AFTER:
+        if view.status == "completed" and job.downloaded == 0 and now - view.since >= UNDOWNLOADED_AFTER:
             warnings.append(f"{name} completed {_seconds(now - view.since)} ago and was never downloaded")
     warnings += list(store.notices)
     requests = store.journal(None)

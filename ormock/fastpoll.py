@@ -18,10 +18,10 @@ from urllib.parse import parse_qsl
 
 from . import wire
 from .auth import key_problem
+from .errors import retry_headers
 from .jobs import Job, JobStore, View
 
 ASGIApp = Callable[..., Awaitable[None]]
-PREFIX = "/api/v1/videos/"
 
 
 class FastPolls:
@@ -30,7 +30,7 @@ class FastPolls:
         inner: ASGIApp,
         store: JobStore,
         answer: Callable[[Job, View, str], dict[str, Any]],
-        note: Callable[..., None],
+        note: Callable[..., object],
     ) -> None:
         self.inner, self.store, self.answer, self.note = inner, store, answer, note
 
@@ -41,9 +41,9 @@ class FastPolls:
     async def _poll(self, scope: dict[str, Any], send: Any) -> bool:
         """Answers the request if it is a plain poll; False hands it on untouched."""
         path: str = scope["path"]
-        job_id = path[len(PREFIX) :] if path.startswith(PREFIX) else ""
+        job_id = wire.job_id_in(path)
         scenario = self.store.scenario
-        if not job_id or "/" in job_id or job_id == "models" or scenario.faults or scenario.server.rate_limit:
+        if job_id is None or path.endswith("/content") or scenario.faults or scenario.server.rate_limit:
             return False
         started = time.perf_counter()
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
@@ -64,7 +64,10 @@ class FastPolls:
         response_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": response_headers + extra})
         await send({"type": "http.response.body", "body": payload})
-        self.note("GET", path, query, status, started, test_id, headers.items(), None, job.id, job.rule, error, None)
+        self.note(
+            test_id, started, method="GET", path=path, query=query, status=status, headers=list(headers.items()),
+            body=None, job_id=job.id, rule=job.rule, error=error, scripted=job.rule.name if view.fault else None,
+        )  # fmt: skip
         return True
 
     def _render(
@@ -74,9 +77,11 @@ class FastPolls:
         if view.fault is not None:  # an error step of the timeline, answered as the Quart route would
             status = view.fault.respond or 500
             body = wire.error(status, view.fault.message)
-            extra = (
-                [(b"retry-after", str(view.fault.retry_after).encode())] if view.fault.retry_after is not None else []
-            )
+            wait = view.fault.retry_after
+            seconds = self.store.clock.client_seconds(wait) if wait is not None else None
+            extra = [(name.lower().encode(), value.encode()) for name, value in retry_headers(seconds).items()]
             return status, json.dumps(body, separators=(",", ":")).encode(), extra, body["error"]["message"]
-        base = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}{scope.get('root_path', '')}/api/v1"
+        base = wire.api_root(
+            scope.get("scheme", "http"), headers.get("host"), scope.get("root_path", ""), scope.get("server")
+        )
         return 200, json.dumps(self.answer(job, view, base), separators=(",", ":")).encode(), [], None

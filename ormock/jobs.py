@@ -54,7 +54,8 @@ class Job:
     base_url: str = ""  # the API root the client used, for URLs sent outside a request (webhooks)
     callback_url: str | None = None  # where the ending is delivered: the request's, else the default
     polls: int = 0
-    downloads: int = 0
+    downloads: int = 0  # download attempts that reached the job (what `download.times` counts)
+    downloaded: int = 0  # downloads whose whole body went out
     first_poll_at: float | None = None
     last_poll_at: float | None = None
     late_polls: int = 0  # polls that came after the job had already reported its ending
@@ -141,6 +142,13 @@ class Entry:
     error: str | None = None  # the error message answered, if any
     kind: str = "api"  # "api": a request to ormock; "webhook": a delivery attempt from it
     fault: str | None = None  # the injected fault that shaped this answer, if any
+    scripted: str | None = None  # the rule whose scripted answer this was (a `respond`), if any
+    sent: int | None = None  # content downloads: the bytes of the body sent
+    complete: bool | None = None  # content downloads: whether the whole body went out
+
+    @property
+    def full_path(self) -> str:
+        return self.path + ("?" + "&".join(f"{k}={v}" for k, v in self.query.items()) if self.query else "")
 
 
 class Space:
@@ -269,10 +277,15 @@ class JobStore:
         return self.peek(job)
 
     def record(self, test_id: str, **fields: Any) -> Entry:
-        self._seq += 1
-        entry = Entry(seq=self._seq, time=self.clock.time(), **fields)
-        self.space(test_id).journal.append(entry)
+        entry = Entry(seq=0, time=self.clock.time(), **fields)
+        self.keep(test_id, entry)
         return entry
+
+    def keep(self, test_id: str, entry: Entry) -> None:
+        """Adds `entry` to the journal of `test_id`, numbering it."""
+        self._seq += 1
+        entry.seq = self._seq
+        self.space(test_id).journal.append(entry)
 
     def journal(self, test_id: str | None) -> list[Entry]:
         entries = [entry for space in self.spaces(test_id) for entry in space.journal]

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .jobs import Job, JobStore, StatusWatcher
+from .jobs import Entry, Job, JobStore, StatusWatcher
 
 Emit = Callable[[str], None]
 
@@ -49,24 +49,29 @@ class Lines:
             self._pending.clear()
             self._write(text)
 
-    def request(
-        self, method: str, path: str, status: int, latency: float, job: str | None, rule: str | None,
-        fault: str | None = None,
-    ) -> None:  # fmt: skip
+    def request(self, entry: Entry) -> None:
         now = time.time()
+        path, job = entry.full_path, entry.job_id
         if self.json_lines:
-            event = {"event": "request", "time": now, "method": method, "path": path, "status": status,
-                     "latency_ms": round(latency * 1000, 3), "job": job, "rule": rule, "fault": fault}  # fmt: skip
+            event = {"event": "request", "time": now, "method": entry.method, "path": path, "status": entry.status,
+                     "latency_ms": entry.latency_ms, "job": job, "rule": entry.rule, "fault": entry.fault,
+                     "scripted": entry.scripted}  # fmt: skip
+            if entry.complete is not None:
+                event |= {"bytes": entry.sent, "complete": entry.complete}
             self.emit(json.dumps(event))
             return
-        line = f"{method} {path} {status}"
+        line = f"{entry.method} {path} {entry.status}"
         if job and job not in line:
             line += f" -> {job}"
-        if rule:
-            line += f" [{rule}]"
-        if fault:
-            line += f" (injected fault: {fault})"
-        self.emit(f"{_stamp(now)}  {line}  {latency * 1000:.1f} ms")
+        if entry.rule:
+            line += f" [{entry.rule}]"
+        if entry.scripted:
+            line += f" (scripted by rule {entry.scripted})"
+        if entry.fault:
+            line += f" (injected fault: {entry.fault})"
+        if entry.complete is False:
+            line += f" (cut off after {entry.sent} bytes)"
+        self.emit(f"{_stamp(now)}  {line}  {entry.latency_ms:.1f} ms")
 
     def status(self, job: Job, before: str | None, after: str) -> None:
         now = time.time()

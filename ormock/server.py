@@ -4,14 +4,46 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import socket
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import h11
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
+from hypercorn.protocol.h11 import H11Protocol
 from quart import Quart
+
+from . import wire
+
+PROTOCOL_ERROR = "The request is not valid HTTP/1.1 (an HTTP/1.1 request must carry a Host header)"
+
+
+def _json_protocol_errors() -> None:
+    """Hypercorn answers a request h11 refuses (an HTTP/1.1 request with no `Host`, a malformed
+    request line) with an empty 400; ormock promises the JSON error envelope for every error.
+    Only servers started here (their config carries `ormock_json_errors`) answer this way."""
+    plain = H11Protocol._send_error_response
+
+    async def send_error(self: H11Protocol, status_code: int) -> None:
+        if not getattr(self.config, "ormock_json_errors", False):
+            await plain(self, status_code)
+            return
+        body = json.dumps(wire.error(status_code, PROTOCOL_ERROR if status_code == 400 else None)).encode()
+        headers = [
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"), *self.config.response_headers("h11"),
+        ]  # fmt: skip
+        await self._send_h11_event(h11.Response(status_code=status_code, headers=headers))
+        await self._send_h11_event(h11.Data(data=body))
+        await self._send_h11_event(h11.EndOfMessage())
+
+    H11Protocol._send_error_response = send_error  # type: ignore[method-assign]
+
+
+_json_protocol_errors()
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -61,6 +93,7 @@ async def run(
     config.graceful_timeout = 2.0
     config.loglevel = "WARNING"
     config.accesslog = None
+    config.ormock_json_errors = True  # type: ignore[attr-defined]
     tasks = [asyncio.create_task(job()) for job in background or []]
     try:
         await serve(app, config, shutdown_trigger=stop.wait)

@@ -11,14 +11,18 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
-from .catalogue import VideoModel
+from .catalogue import AspectRatio, VideoModel
 
 Input = Literal["text", "frame_images", "input_references"]
 
 _SIZE = re.compile(r"^[1-9][0-9]*x[1-9][0-9]*$")
+# The request schema's enums, whatever the model: the official SDK's (1.3.84) sets, which add
+# 360p to the OpenAPI snapshot's resolutions. A model's own sets narrow them further.
+ASPECT_RATIOS: tuple[str, ...] = get_args(AspectRatio)
+RESOLUTIONS = ("360p", "480p", "720p", "768p", "1080p", "1K", "2K", "4K")
 _REFERENCE_KINDS = ("image_url", "audio_url", "video_url")
 
 
@@ -59,12 +63,15 @@ def describe(values: list[Any]) -> str:
 
 def _typed(body: Mapping[str, Any], key: str, kinds: tuple[type, ...], label: str) -> Any:
     """`body[key]` if it has one of `kinds`, None if absent, else `Rejected` (a JSON null too:
-    the schema declares none of these fields nullable)."""
+    the schema declares none of these fields nullable). For an integer, a number with a zero
+    fraction (`8.0`) is one, as in JSON Schema 2020-12 (what OpenAPI 3.1 uses) and in JavaScript."""
     if key not in body:
         return None
     value = body[key]
+    if int in kinds and float not in kinds and isinstance(value, float) and value.is_integer():
+        return int(value)
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        raise Rejected(f"{key} must be {label}, not {_json_type(value)} {_show(value)}")
+        raise Rejected(f"{key} must be {label}, not {_described(value)}")
     return value
 
 
@@ -73,6 +80,17 @@ def _json_type(value: Any) -> str:
         if isinstance(value, kind):
             return name
     return "object" if isinstance(value, dict) else "null"
+
+
+def _described(value: Any) -> str:
+    """A value in a sentence: `null`, `the boolean true`, `the number 8.5`, `the string "8"`,
+    `an array`, `an object`."""
+    kind = _json_type(value)
+    if kind == "null":
+        return "null"
+    if kind in ("array", "object"):
+        return f"an {kind}"
+    return f"the {kind} {_show(value)}"
 
 
 def _show(value: Any) -> str:
@@ -87,6 +105,11 @@ def _in_set(key: str, value: Any, supported: list[Any] | None, model: VideoModel
     if not supported:
         raise Rejected(f"{key} is not supported by {model.id}")
     raise Rejected(f"{key} {_show(value)} is not supported by {model.id}; supported: {describe(supported)}")
+
+
+def _in_schema(key: str, value: str | None, allowed: tuple[str, ...]) -> None:
+    if value is not None and value not in allowed:
+        raise Rejected(f"{key} {_show(value)} is not one of {', '.join(allowed)}")
 
 
 def _frame_types(body: Mapping[str, Any], model: VideoModel) -> tuple[str, ...]:
@@ -147,13 +170,13 @@ def _provider_options(provider: Mapping[str, Any]) -> None:
     options = _typed(provider, "options", (dict,), "an object")
     for slug, settings in (options or {}).items():
         if not isinstance(settings, dict):
-            raise Rejected(f"provider.options.{slug} must be an object, not {_json_type(settings)}")
+            raise Rejected(f"provider.options.{slug} must be an object, not {_described(settings)}")
 
 
 def check(body: Any, models: Mapping[str, VideoModel]) -> Submission:
     """The submission `body` describes, or `Rejected` with the service's reason."""
     if not isinstance(body, dict):
-        raise Rejected(f"the request body must be a JSON object, not {_json_type(body)}")
+        raise Rejected(f"the request body must be a JSON object, not {_described(body)}")
     if body.get("model") in (None, ""):
         raise Rejected("model is required")
     model_id = _typed(body, "model", (str,), "a string")
@@ -183,6 +206,8 @@ def check(body: Any, models: Mapping[str, VideoModel]) -> Submission:
         raise Rejected(f"duration must be at least 1, not {duration}")
     if size is not None and not _SIZE.match(size):
         raise Rejected(f"size must be WIDTHxHEIGHT, like '1280x720', not '{size}'")
+    _in_schema("aspect_ratio", aspect_ratio, ASPECT_RATIOS)
+    _in_schema("resolution", resolution, RESOLUTIONS)
     _in_set("duration", duration, model.supported_durations, model)
     _in_set("resolution", resolution, model.supported_resolutions, model)
     _in_set("aspect_ratio", aspect_ratio, model.supported_aspect_ratios, model)

@@ -41,6 +41,30 @@ def error(code: int, message: str | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message or MESSAGES.get(code, "Error")}}
 
 
+def api_root(scheme: str, host: str | None, root_path: str, server: tuple[str, int | None] | None) -> str:
+    """The API root a client should use, from how it addressed us: its `Host`, or where none (or an
+    empty one) was sent, the address the server is bound to, so every URL handed out is followable."""
+    if not host:
+        address, port = server if server else ("127.0.0.1", None)
+        shown = f"[{address}]" if ":" in address else address
+        host = shown if port is None else f"{shown}:{port}"
+    return f"{scheme}://{host}{root_path}/api/v1"
+
+
+JOBS_PREFIX = "/api/v1/videos/"
+
+
+def job_id_in(path: str) -> str | None:
+    """The job id a poll or content path names (`/api/v1/videos/<id>[/content]`), else None."""
+    if not path.startswith(JOBS_PREFIX):
+        return None
+    rest = path[len(JOBS_PREFIX) :]
+    job_id = rest.removesuffix("/content")
+    if not job_id or "/" in job_id or job_id == "models":
+        return None
+    return job_id
+
+
 def _test(job: Job, joiner: str) -> str:
     """The test id as a query parameter, so clients that follow our URLs stay in their namespace."""
     return f"{joiner}testId={quote(job.test_id, safe='')}" if job.test_id else ""
@@ -98,6 +122,7 @@ def job_info(job: Job, view: View) -> dict[str, Any]:
         "forced": job.forced is not None,
         "polls": job.polls,
         "downloads": job.downloads,
+        "downloaded": job.downloaded,
         "created_at": job.created_at,
         "last_poll_at": job.last_poll_at,
         "request": dict(job.submission.body),

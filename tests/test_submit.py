@@ -42,34 +42,49 @@ async def test_unknown_fields_are_ignored(mock):
     ("body", "message"),
     [
         ({"duration": 20}, f"duration 20 is not supported by {SEEDANCE}; supported: 4-15"),
-        ({"resolution": "8K"}, f'resolution "8K" is not supported by {SEEDANCE}; supported: 480p, 720p, 1080p, 4K'),
+        ({"resolution": "768p"}, f'resolution "768p" is not supported by {SEEDANCE}; supported: 480p, 720p, 1080p, 4K'),
         ({"aspect_ratio": "2:3"}, f'aspect_ratio "2:3" is not supported by {SEEDANCE}; supported: 1:1, 3:4, 9:16'),
         ({"size": "1000x1000"}, f'size "1000x1000" is not supported by {SEEDANCE}; supported: 480x480'),
         ({"size": "big"}, "size must be WIDTHxHEIGHT"),
-        ({"duration": "5"}, 'duration must be an integer, not string "5"'),
-        ({"duration": 5.5}, "duration must be an integer, not number 5.5"),
-        ({"duration": True}, "duration must be an integer, not boolean true"),
+        ({"duration": "5"}, 'duration must be an integer, not the string "5"'),
+        ({"duration": 5.5}, "duration must be an integer, not the number 5.5"),
+        ({"duration": True}, "duration must be an integer, not the boolean true"),
         ({"duration": 0}, "duration must be at least 1, not 0"),
-        ({"prompt": 42}, "prompt must be a string, not number 42"),
-        ({"generate_audio": "yes"}, 'generate_audio must be a boolean, not string "yes"'),
-        ({"seed": "7"}, 'seed must be an integer, not string "7"'),
-        ({"frame_images": {}}, "frame_images must be an array, not object"),
-        ({"model": 5}, "model must be a string, not number 5"),
+        ({"prompt": 42}, "prompt must be a string, not the number 42"),
+        ({"generate_audio": "yes"}, 'generate_audio must be a boolean, not the string "yes"'),
+        ({"seed": "7"}, 'seed must be an integer, not the string "7"'),
+        ({"frame_images": {}}, "frame_images must be an array, not an object"),
+        ({"model": 5}, "model must be a string, not the number 5"),
         ({"model": "acme/nope"}, "model 'acme/nope' is not a video generation model"),
         ({"model": None}, "model is required"),
         ({"prompt": ""}, f"prompt is required by {SEEDANCE}"),
         ({"upscale_factor": None}, "upscale_factor must be a number, not null"),
         ({"upscale_factor": 0}, "upscale_factor must be more than 0, not 0"),
-        ({"provider": {"options": [None]}}, "options must be an object, not array"),
-        ({"provider": {"options": {"openai": 3}}}, "provider.options.openai must be an object, not number"),
+        ({"provider": {"options": [None]}}, "options must be an object, not an array"),
+        ({"provider": {"options": {"openai": 3}}}, "provider.options.openai must be an object, not the number 3"),
         ({"duration": None}, "duration must be an integer, not null"),
+        ({"seed": None}, "seed must be an integer, not null"),
+        ({"resolution": "5K"}, 'resolution "5K" is not one of 360p, 480p, 720p, 768p, 1080p, 1K, 2K, 4K'),
+        ({"model": "black-forest-labs/flux-video-upscale", "aspect_ratio": "5:4"},
+         'aspect_ratio "5:4" is not one of 16:9, 9:16, 1:1, 4:3, 3:4, 3:2, 2:3, 21:9, 9:21'),
+        ({"model": "black-forest-labs/flux-video-upscale", "resolution": "8K"},
+         'resolution "8K" is not one of 360p, 480p, 720p, 768p, 1080p, 1K, 2K, 4K'),
     ],
-)
+)  # fmt: skip
 async def test_out_of_set_and_wrongly_typed_fields_get_400_naming_field_and_value(mock, body, message):
     response = await mock.submit(**body)
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/json"
-    assert message in response.json()["error"]["message"]
+    assert response.json()["error"]["message"].startswith(message)
+
+
+@pytest.mark.parametrize(("key", "value", "kept"), [("duration", 8.0, 8), ("seed", 1000.0, 1000)])
+async def test_whole_numbers_written_as_floats_are_integers(mock, key, value, kept):
+    """JSON Schema 2020-12 (OpenAPI 3.1) counts 8.0 as an integer, and a JavaScript service sees 8."""
+    response = await mock.submit(**{key: value})
+    assert response.status_code == 202, response.text
+    entry = [e for e in mock.store.journal("") if e.status == 202][-1]
+    assert mock.store.get(entry.job_id).submission.__getattribute__(key) == kept
 
 
 async def test_missing_model_gets_400(mock):
@@ -84,8 +99,8 @@ async def test_missing_model_gets_400(mock):
         (b"{not json", "the request body is not valid JSON"),
         (b"", "the request body is not valid JSON"),
         (b"\xff\xfe\x00", "the request body is not valid JSON"),
-        (b"[1, 2]", "the request body must be a JSON object, not array"),
-        (b'"text"', "the request body must be a JSON object, not string"),
+        (b"[1, 2]", "the request body must be a JSON object, not an array"),
+        (b'"text"', 'the request body must be a JSON object, not the string "text"'),
         (b"null", "the request body must be a JSON object, not null"),
     ],
 )
