@@ -19,10 +19,11 @@ from typing import Any
 from quart import Quart, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from . import wire
+from . import routes, wire
 from .auth import bearer_key, key_problem
 from .clock import Clock, ScaledClock
 from .control import Changes, control_api
+from .credits import Credits
 from .errors import Failure, error_response, json_response
 from .fastpoll import FastPolls
 from .faults import HANG_SECONDS, Faults, InjectedDrop
@@ -148,9 +149,11 @@ def create_app(
     changes = Changes()
     app.extensions["ormock"] = store
     app.extensions["ormock.changes"] = changes
-    app.register_blueprint(control_api(store, changes, admin_token))
     faults = Faults(store, seed)
     app.extensions["ormock.faults"] = faults
+    credits = Credits(store)
+    app.extensions["ormock.credits"] = credits
+    app.register_blueprint(control_api(store, changes, admin_token, credits))
     dispatcher = Dispatcher(store, secret=webhook_secret)
     app.extensions["ormock.webhooks"] = dispatcher
 
@@ -211,7 +214,7 @@ def create_app(
         g.started = time.perf_counter()
         g.rule = g.error = g.fault = None
         # Every journal entry about a job carries its id, whatever answers it (a fault, a 401, a 404).
-        g.job_id = wire.job_id_in(request.path)
+        g.job_id = routes.job_id_in(request.path)
 
     def note(test_id: str, started: float, **fields: Any) -> Entry:
         """One entry in the journal (for API requests) and one line in the log: for every request,
@@ -287,11 +290,14 @@ def create_app(
         if refusal is not None:
             g.scripted = g.rule.name
             raise Failure.of(refusal)
-        left = faults.credits_left(_test_id())
-        if left is not None and (store.cost_of(sub, g.rule) or 0.0) > left:
+        cost = store.cost_of(sub, g.rule)
+        account = credits.admits(_test_id(), bearer_key(request.headers.get("Authorization", "")) or "", cost)
+        if account is False:
             g.fault = "credits"
             raise Failure(402)
         job = store.create(sub, g.rule, _test_id(), _base())
+        if account is not True:
+            credits.hold(job, account, cost)
         g.job_id = job.id
         return json_response(wire.submitted(job, _base()), 202)
 

@@ -18,6 +18,7 @@ from typing import Any
 from quart import Blueprint, Response, request
 
 from . import wire
+from .credits import Credits
 from .errors import Failure, json_response
 from .jobs import Job, JobStore
 from .scenario import STATUSES, TERMINAL
@@ -71,7 +72,7 @@ def _number(value: Any, name: str) -> float:
     return number
 
 
-def control_api(store: JobStore, changes: Changes, admin_token: str | None) -> Blueprint:
+def control_api(store: JobStore, changes: Changes, admin_token: str | None, credits: Credits) -> Blueprint:
     api = Blueprint("ormock_control", __name__, url_prefix="/__ormock")
 
     def find(job_id: str) -> Job:
@@ -103,6 +104,17 @@ def control_api(store: JobStore, changes: Changes, admin_token: str | None) -> B
                 "notices": list(store.notices),
             }
         )
+
+    @api.get("/credits")
+    async def balances() -> Response:
+        """The credit balances of this test id; `?key=` adds the account of that API key."""
+        test_id = _namespace() or ""
+        answer: dict[str, Any] = {"data": credits.accounts(test_id)}
+        key = request.args.get("key")
+        if key is not None:
+            account = credits.account(test_id, key)
+            answer["key"] = None if account is None else credits.accounts(test_id, account)[0]
+        return json_response(answer)
 
     @api.get("/jobs")
     async def jobs() -> Response:

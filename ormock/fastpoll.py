@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from . import wire
+from . import routes, wire
 from .auth import key_problem
 from .errors import retry_headers
 from .jobs import Job, JobStore, View
@@ -41,7 +41,7 @@ class FastPolls:
     async def _poll(self, scope: dict[str, Any], send: Any) -> bool:
         """Answers the request if it is a plain poll; False hands it on untouched."""
         path: str = scope["path"]
-        job_id = wire.job_id_in(path)
+        job_id = routes.job_id_in(path)
         scenario = self.store.scenario
         if job_id is None or path.endswith("/content") or scenario.faults or scenario.server.rate_limit:
             return False

@@ -94,17 +94,6 @@ class Faults:
         space.buckets[api_key] = (tokens, now)
         return (1 - tokens) / rate
 
-    def credits_left(self, test_id: str) -> float | None:
-        """The workspace balance after every completed job's cost, or None when unlimited."""
-        balance = self.store.scenario.server.credits
-        if balance is None:
-            return None
-        for job in self.store.space(test_id).jobs.values():
-            view = self.store.peek(job)
-            if view.status == "completed":
-                balance -= job.cost(view) or 0.0
-        return balance
-
     # --- keyless download URLs ----------------------------------------------------------------
     def signature(self, job: Job, index: int, expires: int) -> str:
         message = f"{job.test_id}:{job.id}:{index}:{expires}".encode()

@@ -14,8 +14,9 @@ import string
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
+from . import routes
 from .catalogue import VideoModel
 from .clock import Clock
 from .output import Output, describe_output, estimate_cost
@@ -147,6 +148,11 @@ class Entry:
     complete: bool | None = None  # content downloads: whether the whole body went out
 
     @property
+    def action(self) -> str:
+        """`submit`, `poll`, `download`, `models` or `other`; `webhook` for a delivery attempt."""
+        return "webhook" if self.kind == "webhook" else routes.action(self.method, self.path)
+
+    @property
     def full_path(self) -> str:
         return self.path + ("?" + "&".join(f"{k}={v}" for k, v in self.query.items()) if self.query else "")
 
@@ -165,6 +171,8 @@ class Space:
         self.fault_random = random.Random(f"{seed}:{test_id}:faults") if seed is not None else random.Random()
         self.fault_counts: dict[tuple[Any, ...], int] = {}
         self.buckets: dict[str, tuple[float, float]] = {}  # API key -> (tokens, when counted)
+        self.accounts: dict[str, Any] = {}  # credit balances by account (see `credits`)
+        self.holding: dict[int, Any] = {}  # id(job) -> the account its cost is held on
 
 
 class JobStore:
@@ -176,24 +184,31 @@ class JobStore:
         self.seed = seed
         self.journal_max = journal_max
         self.started = clock.time()
-        self.generation = 0  # goes up on every reset, so readers of `since` know to start over
+        self.generation = 0  # goes up on every reset
         self.notices: deque[str] = deque(maxlen=20)  # server messages for the dashboard (e.g. reloads)
+        self.on_create: list[Callable[[Job], None]] = []  # told of every new job
         self.on_touch: list[Callable[[Job], None]] = []  # told of every poll or forced status, by job
+        self.on_reset: list[Callable[[str | None], None]] = []  # told of a reset: its test id, None for all
+        self.before_poll: list[Callable[[], None]] = []  # called before a poll is counted (the log's catch-up)
         self._spaces: dict[str, Space] = {}
-        self._order: list[Job] = []
+        self._order: dict[int, Job] = {}  # every job, oldest first, by id(job)
         self._seq = 0
 
     def __len__(self) -> int:
         return len(self._order)
 
     def __iter__(self) -> Iterator[Job]:
-        return iter(list(self._order))
+        return iter(list(self._order.values()))
 
     def space(self, test_id: str = "") -> Space:
         found = self._spaces.get(test_id)
         if found is None:
             found = self._spaces[test_id] = Space(test_id, self.seed, self.journal_max)
         return found
+
+    def find_space(self, test_id: str) -> Space | None:
+        """The namespace, if it exists (`space` makes it)."""
+        return self._spaces.get(test_id)
 
     def spaces(self, test_id: str | None) -> list[Space]:
         """The namespace named, or all of them for None."""
@@ -235,7 +250,9 @@ class JobStore:
             step_started=now,
         )
         space.jobs[job.id] = job
-        self._order.append(job)
+        self._order[id(job)] = job
+        for listener in self.on_create:
+            listener(job)
         return job
 
     def cost_of(self, sub: Submission, rule: Rule) -> float | None:
@@ -245,10 +262,6 @@ class JobStore:
             return final.cost
         return estimate_cost(self.scenario.models[sub.model], sub)
 
-    def since(self, count: int) -> list[Job]:
-        """The jobs created after the first `count` since the last reset, oldest first."""
-        return self._order[count:]
-
     def get(self, job_id: str, test_id: str | None = "") -> Job | None:
         """The job in namespace `test_id`, or in any namespace for None."""
         for space in self.spaces(test_id):
@@ -257,6 +270,8 @@ class JobStore:
         return None
 
     def poll(self, job: Job) -> View:
+        for hook in self.before_poll:
+            hook()
         view = job.count_poll(self.clock.time())
         for listener in self.on_touch:
             listener(job)
@@ -292,76 +307,110 @@ class JobStore:
         return sorted(entries, key=lambda entry: entry.seq)
 
     def reset(self, test_id: str | None = None) -> None:
-        """Jobs, journal and match counts back to a fresh start, for one namespace or all."""
+        """Jobs, journal and match counts back to a fresh start, for one namespace or all. It costs
+        time in proportion to the jobs it removes, and no one else's are touched."""
         if test_id is None:
             self._spaces.clear()
-            self._order = []
+            self._order = {}
         else:
-            self._spaces.pop(test_id, None)
-            self._order = [job for job in self._order if job.test_id != test_id]
+            space = self._spaces.pop(test_id, None)
+            for job in space.jobs.values() if space is not None else ():
+                del self._order[id(job)]
         self.generation += 1
+        for listener in self.on_reset:
+            listener(test_id)
+
+
+class Change(NamedTuple):
+    """A job's status changed from `before` (None: just submitted) to `after`, at scenario time `at`
+    (when several steps passed between two looks, `at` is when the last of them began)."""
+
+    job: Job
+    before: str | None
+    after: str
+    at: float
 
 
 class StatusWatcher:
     """Finds the status changes of every job since it last looked, without visiting every job:
     a job is looked at when it is new, when it was polled or forced, or when its current timed
-    step is due to end."""
+    step is due to end. It holds each open job once (however often it is polled) and forgets a
+    job once it has ended or its namespace is reset."""
 
     def __init__(self, store: JobStore) -> None:
         self.store = store
-        self._known = 0  # jobs of the store already taken in
-        self._generation = store.generation
-        self._shown: dict[int, tuple[int, str | None]] = {}  # id(job) -> (step, status) last reported
+        self._fresh: list[Job] = []
+        # test id -> id(job) -> (job, step index, status) last reported, for jobs not yet ended
+        self._shown: dict[str, dict[int, tuple[Job, int, str | None]]] = {}
         self._due: list[tuple[float, int, Job]] = []  # (when its timed step ends, tiebreak, job)
+        self._scheduled: dict[int, float] = {}  # id(job) -> the time it is in `_due` for
         self._touched: dict[int, Job] = {}
         self._count = 0
+        store.on_create.append(self._created)
         store.on_touch.append(self._touch)
+        store.on_reset.append(self._reset)
+
+    def _created(self, job: Job) -> None:
+        self._fresh.append(job)
+
+    def _open(self, job: Job) -> bool:
+        return id(job) in self._shown.get(job.test_id, {})
 
     def _touch(self, job: Job) -> None:
-        if id(job) in self._shown:
+        if self._open(job):
             self._touched[id(job)] = job
+
+    def _reset(self, test_id: str | None) -> None:
+        if test_id is None:
+            self._fresh, self._shown, self._due, self._scheduled, self._touched = [], {}, [], {}, {}
+            return
+        for key in self._shown.pop(test_id, {}):
+            self._scheduled.pop(key, None)
+            self._touched.pop(key, None)
+        self._fresh = [job for job in self._fresh if job.test_id != test_id]
+        # entries of `_due` for these jobs are dropped when they come up
 
     def _schedule(self, job: Job) -> None:
         view = self.store.peek(job)
         if job.forced is None and view.step.hold is not None and view.status not in TERMINAL:
-            self._count += 1
-            heapq.heappush(self._due, (view.since + view.step.hold, self._count, job))
+            when = view.since + view.step.hold
+            if self._scheduled.get(id(job)) != when:  # once per step, however often it is polled
+                self._scheduled[id(job)] = when
+                self._count += 1
+                heapq.heappush(self._due, (when, self._count, job))
 
-    def _look(self, job: Job, found: list[tuple[Job, str | None, str]]) -> None:
-        last, before = self._shown.get(id(job), (-1, None))
+    def _look(self, job: Job, found: list[Change]) -> None:
+        shown = self._shown.setdefault(job.test_id, {})
+        _, last, before = shown.get(id(job), (job, -1, None))
         view = self.store.peek(job)
         if view.status != before or view.index != last:
             # every status passed since the last look, so a fast clock still shows each step
             passed = job.timeline.shown[max(last, 0) : view.index + 1] if job.forced is None else (view.status,)
             for status in passed:
                 if status != before:
-                    found.append((job, before, status))
+                    found.append(Change(job, before, status, view.since))
                     before = status
         if view.status in TERMINAL:
-            self._shown.pop(id(job), None)
+            shown.pop(id(job), None)
+            self._scheduled.pop(id(job), None)
         else:
-            self._shown[id(job)] = (view.index, view.status)
-
-    def changes(self) -> list[tuple[Job, str | None, str]]:
-        """(job, status before, status after) for each change, in order."""
-        if self._generation != self.store.generation:  # a reset: start over
-            self._generation, self._known, self._shown, self._due, self._touched = self.store.generation, 0, {}, [], {}
-        found: list[tuple[Job, str | None, str]] = []
-        fresh = self.store.since(self._known)
-        self._known += len(fresh)
-        for job in fresh:
-            self._shown[id(job)] = (-1, None)
-            self._look(job, found)
+            shown[id(job)] = (job, view.index, view.status)
             self._schedule(job)
+
+    def changes(self) -> list[Change]:
+        """Each status change since the last look, in order."""
+        found: list[Change] = []
+        fresh, self._fresh = self._fresh, []
+        for job in fresh:
+            self._shown.setdefault(job.test_id, {})[id(job)] = (job, -1, None)
+            self._look(job, found)
         touched, self._touched = list(self._touched.values()), {}
         for job in touched:
-            if id(job) in self._shown:
+            if self._open(job):
                 self._look(job, found)
-                self._schedule(job)
         now = self.store.clock.time()
         while self._due and self._due[0][0] <= now:
-            _, _, job = heapq.heappop(self._due)
-            if id(job) in self._shown:
+            when, _, job = heapq.heappop(self._due)
+            if self._open(job) and self._scheduled.get(id(job)) == when:
                 self._look(job, found)
-                self._schedule(job)
         return found

@@ -2,8 +2,9 @@
 change, as text or as JSON lines (`--log-format json`).
 
 Both read what the app and the job store already record; neither changes a job. A status change
-is reported when the watcher sees it (a few times a second), with every status the job passed
-through in between, so a fast clock still shows each step.
+is reported before the first request line after it, or within a tenth of a second when no request
+comes, stamped with when it happened in real time, with every status the job passed through in
+between, so a fast clock still shows each step and the log reads in the order things happened.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .clock import ManualClock
 from .jobs import Entry, Job, JobStore, StatusWatcher
 
 Emit = Callable[[str], None]
@@ -42,6 +44,8 @@ class Lines:
         self._write = write
         self._pending: list[str] = []
         self.emit: Emit = emit if emit is not None else self._pending.append
+        # Called before each request line, so the status changes a request may see come first.
+        self.catch_up: Callable[[], None] = lambda: None
 
     def flush(self) -> None:
         if self._pending and self._write is not None:
@@ -50,6 +54,16 @@ class Lines:
             self._write(text)
 
     def request(self, entry: Entry) -> None:
+        # A poll's own line comes before any change it caused (it used up a poll-count step); what it
+        # saw was reported before it was counted. Any other request sees what happened before it.
+        if entry.action == "poll":
+            self._request(entry)
+            self.catch_up()
+        else:
+            self.catch_up()
+            self._request(entry)
+
+    def _request(self, entry: Entry) -> None:
         now = time.time()
         path, job = entry.full_path, entry.job_id
         if self.json_lines:
@@ -73,8 +87,9 @@ class Lines:
             line += f" (cut off after {entry.sent} bytes)"
         self.emit(f"{_stamp(now)}  {line}  {entry.latency_ms:.1f} ms")
 
-    def status(self, job: Job, before: str | None, after: str) -> None:
-        now = time.time()
+    def status(self, job: Job, before: str | None, after: str, when: float | None = None) -> None:
+        """A status line, stamped `when` (real unix time the change happened; default now)."""
+        now = time.time() if when is None else min(when, time.time())
         if self.json_lines:
             event = {"event": "status", "time": now, "job": job.id, "test_id": job.test_id,
                      "rule": job.rule.name, "from": before, "to": after}  # fmt: skip
@@ -83,11 +98,33 @@ class Lines:
             self.emit(f"{_stamp(now)}  {job.id}  [{job.rule.name}]  {before or 'submitted'} -> {after}")
 
 
-async def watch_statuses(store: JobStore, lines: Lines, interval: float = 0.1) -> None:
-    """Reports status changes, and flushes the lines written since the last look."""
+def follow_statuses(store: JobStore, lines: Lines) -> Callable[[], None]:
+    """Makes `lines` report each status change before any request line that comes after it (a poll
+    that uses up a poll-count step changes the status after its own answer, so that change follows
+    its line), and returns the reporter, for changes no request sees to be looked for too."""
     watcher = StatusWatcher(store)
-    while True:
-        for job, before, after in watcher.changes():
-            lines.status(job, before, after)
-        lines.flush()
-        await asyncio.sleep(interval)
+    manual = isinstance(store.clock, ManualClock)
+
+    def report() -> None:
+        for change in watcher.changes():
+            # A manual clock's times are not the wall's: such a change is stamped when it is seen.
+            when = None if manual else store.clock.client_time(change.at)
+            lines.status(change.job, change.before, change.after, when)
+
+    lines.catch_up = report
+    # What a poll is about to see has happened before it: report it before the poll changes anything.
+    store.before_poll.append(report)
+    return report
+
+
+async def watch_statuses(store: JobStore, lines: Lines, interval: float = 0.1) -> None:
+    """Reports status changes as they happen, and flushes the lines a few times a second."""
+    report = follow_statuses(store, lines)
+    try:
+        while True:
+            report()
+            lines.flush()
+            await asyncio.sleep(interval)
+    finally:
+        lines.catch_up = lambda: None
+        store.before_poll.remove(report)

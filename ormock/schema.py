@@ -316,7 +316,8 @@ class RateLimit(_Table):
 
 class Server(_Table):
     api_keys: list[Annotated[str, Field(min_length=1)]] | None = None  # None: any non-empty key
-    credits: Annotated[float, Field(ge=0)] | None = None  # workspace balance in USD; None: unlimited
+    # USD: one balance per test id, or balances by API key ("*": every other key); None: unlimited
+    credits: Annotated[float, Field(ge=0)] | dict[str, Annotated[float, Field(ge=0)]] | None = None
     rate_limit: RateLimit | None = None
     output_ttl: Seconds | None = None  # completed outputs stay downloadable this long; None: forever
 

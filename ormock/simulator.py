@@ -159,6 +159,12 @@ class Simulator:
         params = {"job": job_id, "status": status, "timeout": timeout}
         return self._call("GET", "/wait", test_id, params=params)
 
+    def credits(self, key: str | None = None, test_id: str | None = None) -> dict[str, Any]:
+        """The credit balances (`GET /__ormock/credits`): `data` lists every account of the test id;
+        with `key`, `key` is that API key's own account (None when it is unlimited)."""
+        params = {"key": key} if key is not None else {}
+        return self._call("GET", "/credits", params=params, test_id=test_id)
+
     def reset(self, test_id: str | None = None) -> None:
         """Jobs, journal and rule counts back to a fresh start (one test id's, or all)."""
         self._call("POST", "/reset", test_id)

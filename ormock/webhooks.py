@@ -84,7 +84,7 @@ class Dispatcher:
         self.say = say or store.notices.append
         self.secret_override = secret
         self.pending: list[Delivery] = []
-        self._generation = store.generation
+        store.on_reset.append(self._reset)
         self._watcher = StatusWatcher(store)
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
@@ -96,17 +96,19 @@ class Dispatcher:
     def _secret(self) -> str | None:
         return self.secret_override or self.settings.secret
 
+    def _reset(self, test_id: str | None) -> None:
+        """A reset drops the deliveries still waiting for the namespace it resets (or for all)."""
+        self.pending = [d for d in self.pending if d.sending or (test_id is not None and d.job.test_id != test_id)]
+
     def _notice_endings(self) -> None:
         """A delivery for each job with a callback URL that has ended since the last look."""
-        if self._generation != self.store.generation:  # a reset: what was waiting goes too
-            self._generation = self.store.generation
-            self.pending = [d for d in self.pending if d.sending]
-        for job, _, status in self._watcher.changes():
+        for job, _, status, _ in self._watcher.changes():
             if status not in TERMINAL or not job.callback_url or job.rule.webhook.drop:
                 continue
             view = self.store.peek(job)
             faults = job.rule.webhook
-            body = json.dumps(wire.webhook_event(job, view, _iso(view.since)), separators=(",", ":")).encode()
+            created = _iso(self.store.clock.client_time(view.since))  # when it ended, in the receiver's time
+            body = json.dumps(wire.webhook_event(job, view, created), separators=(",", ":")).encode()
             self.pending.append(
                 Delivery(job, status, body, due=view.since + (faults.delay or 0.0),
                          copies=2 if faults.duplicate else 1, held=faults.out_of_order)

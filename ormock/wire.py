@@ -51,20 +51,6 @@ def api_root(scheme: str, host: str | None, root_path: str, server: tuple[str, i
     return f"{scheme}://{host}{root_path}/api/v1"
 
 
-JOBS_PREFIX = "/api/v1/videos/"
-
-
-def job_id_in(path: str) -> str | None:
-    """The job id a poll or content path names (`/api/v1/videos/<id>[/content]`), else None."""
-    if not path.startswith(JOBS_PREFIX):
-        return None
-    rest = path[len(JOBS_PREFIX) :]
-    job_id = rest.removesuffix("/content")
-    if not job_id or "/" in job_id or job_id == "models":
-        return None
-    return job_id
-
-
 def _test(job: Job, joiner: str) -> str:
     """The test id as a query parameter, so clients that follow our URLs stay in their namespace."""
     return f"{joiner}testId={quote(job.test_id, safe='')}" if job.test_id else ""

@@ -1,0 +1,30 @@
+"""What an API request is, from its method and path alone: the one place that knows the four
+endpoints' shapes, for the app, the fast poll path, the log, the dashboard and the report."""
+
+from __future__ import annotations
+
+JOBS_PREFIX = "/api/v1/videos/"
+SUBMIT_PATH = "/api/v1/videos"
+MODELS_PATH = "/api/v1/videos/models"
+
+
+def job_id_in(path: str) -> str | None:
+    """The job id a poll or content path names (`/api/v1/videos/<id>[/content]`), else None."""
+    if not path.startswith(JOBS_PREFIX):
+        return None
+    job_id = path[len(JOBS_PREFIX) :].removesuffix("/content")
+    if not job_id or "/" in job_id or job_id == "models":
+        return None
+    return job_id
+
+
+def action(method: str, path: str) -> str:
+    """`submit`, `poll`, `download`, `models`, or `other` (anything else, wrong methods included)."""
+    if method == "POST" and path == SUBMIT_PATH:
+        return "submit"
+    if method in ("GET", "HEAD"):
+        if path == MODELS_PATH:
+            return "models"
+        if job_id_in(path) is not None:
+            return "download" if path.endswith("/content") else "poll"
+    return "other"
