@@ -114,7 +114,8 @@ def take(store: JobStore, base_url: str, started: float, wall_now: float | None 
     requests = store.journal(None)
     for entry in requests:
         if entry.path.endswith("/content") and entry.status == 401:
-            warnings.append(f"{(entry.job_id or '?')[-8:]} download refused with 401: {entry.error}")
+            why = f" (scripted by rule {entry.scripted})" if entry.scripted else ""
+            warnings.append(f"{(entry.job_id or '?')[-8:]} download refused with 401{why}: {entry.error}")
         elif entry.kind == "webhook" and entry.error:
             warnings.append(f"{(entry.job_id or '?')[-8:]} webhook attempt failed: {entry.error}")
         elif entry.method == "POST" and entry.path == "/api/v1/videos" and entry.status == 400:
@@ -189,13 +190,14 @@ def _requests(snap: Snapshot, room: int) -> RenderableType:
     table.add_column("path", no_wrap=True, overflow="ellipsis", ratio=1)
     table.add_column("code", justify="right", no_wrap=True, min_width=4)
     table.add_column("ms", justify="right", no_wrap=True, min_width=5)
-    table.add_column("injected fault", no_wrap=True, overflow="ellipsis", style="magenta", max_width=30)
+    table.add_column("scripted / fault", no_wrap=True, overflow="ellipsis", style="magenta", max_width=30)
     for entry in snap.requests[-room:] if room > 0 else []:
         stamp = time.strftime("%H:%M:%S", time.localtime(entry.time)) if not snap.manual else f"{entry.time:.1f}"
         code_style = "red" if entry.status >= 500 else WARN if entry.status >= 400 else "green"
         method = "hook" if entry.kind == "webhook" else entry.method
         code = Text(str(entry.status or "-"), style=code_style if entry.status else "red")
-        table.add_row(stamp, method, entry.path, code, f"{entry.latency_ms:.1f}", entry.fault or "")
+        mark = entry.fault or (f"scripted: {entry.scripted}" if entry.scripted else "")
+        table.add_row(stamp, method, entry.path, code, f"{entry.latency_ms:.1f}", mark)
     return table
 
 

@@ -203,3 +203,15 @@ async def test_webhook_attempts_show_in_the_requests_pane_and_failures_are_flagg
     text = screen(mock)
     assert re.search(r"hook\s+http://127\.0\.0\.1:9000/hooks\s+500", text)
     assert f"{job_id[-8:]} webhook attempt failed: the receiver answered 500" in text
+
+
+async def test_scripted_answers_are_marked_with_their_rule(mock):
+    job_id = await mock.job_id(prompt="no download")  # download = { respond = 401, times = 1 }
+    await mock.poll(job_id)
+    await mock.poll(job_id)
+    assert (await mock.download(job_id)).status_code == 401
+    assert (await mock.download(job_id, headers={})).status_code == 401  # a real keyless download
+    text = screen(mock, width=200)
+    assert f"{job_id[-8:]} download refused with 401 (scripted by rule download refused)" in text
+    assert "scripted: download refused" in text
+    assert f"{job_id[-8:]} download refused with 401: Missing Authentication header" in text
