@@ -19,15 +19,16 @@ from typing import Any
 from quart import Quart, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from . import routes, wire
+from . import routes, safe, wire
 from .auth import bearer_key, key_problem
 from .clock import Clock, ScaledClock
 from .control import Changes, control_api
 from .credits import Credits
-from .errors import Failure, error_response, json_response
+from .errors import Failure, error_response, json_response, parse_json
 from .fastpoll import FastPolls
 from .faults import HANG_SECONDS, Faults, InjectedDrop
 from .jobs import Entry, Job, JobStore, View
+from .limits import MAX_BODY, BodyLimits
 from .mp4 import make_mp4
 from .scenario import Fault, Rule, Scenario
 from .submit import Rejected, callback_problem, check
@@ -35,7 +36,6 @@ from .webhooks import Dispatcher
 
 RequestListener = Callable[[Entry], None]  # told of every request once it is answered
 
-MAX_BODY = 32 * 1024 * 1024
 JOURNAL_BODY_LIMIT = 64 * 1024
 
 
@@ -53,17 +53,23 @@ def _test_id() -> str:
 
 
 async def _journal_body() -> Any:
+    """What the journal keeps of the request's body: its JSON (parsed once, by the handler where it
+    read the body) cut to a bounded size, else the start of its text."""
+    if "parsed" in g:
+        return safe.pruned(g.parsed)
     try:
         raw = await request.get_data(as_text=False)
     except HTTPException:  # e.g. a body over the size limit: it was never read
         return None
     if not raw:
         return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
-        return text[:JOURNAL_BODY_LIMIT]
+    if len(raw) <= JOURNAL_BODY_LIMIT:
+        try:
+            return safe.pruned(json.loads(raw))
+        except (ValueError, RecursionError):
+            pass
+    head = raw[:JOURNAL_BODY_LIMIT]
+    return safe.pruned(head.decode("utf-8", "replace") if isinstance(head, bytes) else head)
 
 
 CHUNK = 256 * 1024
@@ -144,7 +150,7 @@ def create_app(
     webhook_secret: str | None = None,
 ) -> Quart:
     app = Quart("ormock")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # BodyLimits refuses larger bodies before Quart reads them
     store = JobStore(scenario, clock or ScaledClock(), seed, journal_max)
     changes = Changes()
     app.extensions["ormock"] = store
@@ -271,11 +277,7 @@ def create_app(
         if await inject("submit") is not None:
             return _dropping("application/json", 256)
         authorize()
-        raw = await request.get_data()
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise Failure(400, f"the request body is not valid JSON: {exc}") from None
+        body = g.parsed = parse_json(await request.get_data(as_text=False))
         try:
             sub = check(body, store.scenario.models)
         except Rejected as exc:
@@ -377,5 +379,5 @@ def create_app(
         g.deferred = True
         return content.response(fault, finish)
 
-    app.asgi_app = FastPolls(app.asgi_app, store, answer, note)  # type: ignore[method-assign,assignment]
+    app.asgi_app = FastPolls(BodyLimits(app.asgi_app), store, answer, note)  # type: ignore[method-assign,assignment]
     return app

@@ -19,7 +19,7 @@ from quart import Blueprint, Response, request
 
 from . import wire
 from .credits import Credits
-from .errors import Failure, json_response
+from .errors import Failure, json_response, parse_json
 from .jobs import Job, JobStore
 from .scenario import STATUSES, TERMINAL
 
@@ -50,11 +50,8 @@ def _namespace() -> str | None:
 
 
 async def _json_object() -> dict[str, Any]:
-    raw = await request.get_data()
-    try:
-        body = json.loads(raw) if raw.strip() else {}
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Failure(400, f"the request body is not valid JSON: {exc}") from None
+    raw = await request.get_data(as_text=False)
+    body = parse_json(raw) if raw.strip() else {}
     if not isinstance(body, dict):
         raise Failure(400, "the request body must be a JSON object")
     return body

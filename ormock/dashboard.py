@@ -19,6 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from . import safe
 from .jobs import Entry, JobStore
 from .scenario import STATUSES, TERMINAL
 
@@ -197,7 +198,8 @@ def _requests(snap: Snapshot, room: int) -> RenderableType:
         method = "hook" if entry.kind == "webhook" else entry.method
         code = Text(str(entry.status or "-"), style=code_style if entry.status else "red")
         mark = entry.fault or (f"scripted: {entry.scripted}" if entry.scripted else "")
-        table.add_row(stamp, method, entry.path, code, f"{entry.latency_ms:.1f}", mark)
+        path = Text(safe.shown(entry.full_path))  # a Text: what a client sent is never read as markup
+        table.add_row(stamp, method, path, code, f"{entry.latency_ms:.1f}", Text(mark))
     return table
 
 
@@ -212,7 +214,8 @@ def render(snap: Snapshot, width: int, height: int) -> RenderableType:
         Panel(_jobs(snap, width, jobs_room), title=f"jobs ({len(snap.rows)})", title_align="left"),
     ]
     if warn_room:
-        lines = Text("\n".join(snap.warnings[-warn_room:]), style=WARN, no_wrap=True, overflow="ellipsis")
+        shown = "\n".join(safe.shown(line) for line in snap.warnings[-warn_room:])
+        lines = Text(shown, style=WARN, no_wrap=True, overflow="ellipsis")
         parts.append(Panel(lines, title="worth a look", title_align="left", border_style="yellow"))
     parts.append(Panel(_requests(snap, request_room), title="latest requests", title_align="left"))
     return Group(*parts)

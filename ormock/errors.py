@@ -25,6 +25,16 @@ class Failure(Exception):
         return cls(fault.respond, fault.message, fault.retry_after)
 
 
+def parse_json(raw: bytes | str, what: str = "the request body") -> Any:
+    """A request body's JSON, or a 400 that says what is wrong with it."""
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Failure(400, f"{what} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise Failure(400, f"{what} is nested too deeply") from None
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(json.dumps(body, separators=(",", ":")), status, headers, content_type="application/json")
 

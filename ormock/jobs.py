@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from . import routes
+from . import routes, safe
 from .catalogue import VideoModel
 from .clock import Clock
 from .output import Output, describe_output, estimate_cost
@@ -154,7 +154,12 @@ class Entry:
 
     @property
     def full_path(self) -> str:
-        return self.path + ("?" + "&".join(f"{k}={v}" for k, v in self.query.items()) if self.query else "")
+        """The path and query as a person may see them: secret query values redacted (a webhook's
+        URL its userinfo too). Not yet escaped for a terminal: see `safe.shown`."""
+        if self.kind == "webhook":
+            return safe.url(self.path)
+        query = safe.secret_query(self.query)
+        return self.path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
 
 
 class Space:

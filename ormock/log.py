@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from . import safe
 from .clock import ManualClock
 from .jobs import Entry, Job, JobStore, StatusWatcher
 
@@ -65,7 +66,7 @@ class Lines:
 
     def _request(self, entry: Entry) -> None:
         now = time.time()
-        path, job = entry.full_path, entry.job_id
+        path, job = safe.shown(entry.full_path), safe.shown(entry.job_id) if entry.job_id else None
         if self.json_lines:
             event = {"event": "request", "time": now, "method": entry.method, "path": path, "status": entry.status,
                      "latency_ms": entry.latency_ms, "job": job, "rule": entry.rule, "fault": entry.fault,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
+from . import safe
 from .catalogue import AspectRatio, VideoModel
 
 Input = Literal["text", "frame_images", "input_references"]
@@ -158,11 +159,18 @@ _LOOPBACK = ("localhost", "127.", "::1")
 def callback_problem(url: str, require_https: bool) -> str | None:
     """Why the service would refuse `url` as a callback URL, or None. ormock also takes http:// to
     a loopback address, so local receivers work, unless `require_https`."""
-    parts = urlsplit(url)
+    shown = safe.shown(safe.url(url), 120)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError when out of range
+    except ValueError:
+        return f"callback_url is not a valid URL: '{shown}'"
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"callback_url must be an absolute HTTPS URL, not '{url}'"
+        return f"callback_url must be an absolute HTTPS URL, not '{shown}'"
+    if port == 0 or any(c.isspace() or ord(c) < 32 for c in url):
+        return f"callback_url is not a valid URL: '{shown}'"
     if parts.scheme != "https" and (require_https or not parts.hostname.startswith(_LOOPBACK)):
-        return f"callback_url must use HTTPS: '{url}'"
+        return f"callback_url must use HTTPS: '{shown}'"
     return None
 
 

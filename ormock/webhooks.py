@@ -19,20 +19,27 @@ import hashlib
 import hmac
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-import httpx
+if TYPE_CHECKING:  # httpx is imported when the first delivery is sent, not at start-up
+    import httpx
 
-from . import wire
+from . import safe, wire
 from .jobs import Job, JobStore, StatusWatcher
 from .scenario import TERMINAL
 
 SIGNATURE = "X-OpenRouter-Signature"
 IDEMPOTENCY = "X-OpenRouter-Idempotency-Key"
 STALE_BY = 600  # seconds: how old a `stale_timestamp` delivery's signature is
+PER_RECEIVER = 8  # connections open at once to one receiver
+MAX_RECEIVERS = 64  # receivers with a pool of their own; the least recently used is closed past this
+STOP_WAIT = 2.0  # seconds, at shutdown: for deliveries under way to finish ...
+STOP_SEND = 3.0  # ... then for those still waiting, sent once each, all at once
 
 
 def sign(secret: str, body: bytes | str, timestamp: int) -> str:
@@ -87,7 +94,7 @@ class Dispatcher:
         store.on_reset.append(self._reset)
         self._watcher = StatusWatcher(store)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._client: httpx.AsyncClient | None = None
+        self._clients: OrderedDict[str, httpx.AsyncClient] = OrderedDict()  # by receiver origin
 
     @property
     def settings(self) -> Any:
@@ -136,15 +143,13 @@ class Dispatcher:
         started = time.perf_counter()
         status, error = 0, None
         try:
-            if self._client is None:
-                self._client = httpx.AsyncClient()
-            response = await self._client.post(
+            response = await self._client_for(url).post(
                 url, content=delivery.body, headers=headers, timeout=timeout or self.settings.timeout
             )
             status = response.status_code
             if not 200 <= status < 300:
                 error = f"the receiver answered {status}"
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # every failed attempt counts, whatever failed
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         self.store.record(
             job.test_id,
@@ -158,7 +163,7 @@ class Dispatcher:
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
             headers=list(headers.items()),
             body=json.loads(delivery.body),
-            error=error,
+            error=safe.shown(error) if error else None,
         )
         delivery.attempts += 1
         delivery.results.append(error or str(status))
@@ -176,8 +181,9 @@ class Dispatcher:
                     delivery.done = True
             elif delivery.attempts > self.settings.retries:
                 delivery.done = True
+                receiver = safe.url(delivery.job.callback_url or "")
                 self.say(
-                    f"webhook for {delivery.job.id} ({delivery.status}) to {delivery.job.callback_url} failed after "
+                    f"webhook for {delivery.job.id} ({delivery.status}) to {receiver} failed after "
                     f"{delivery.attempts} attempt(s): {delivery.results[-1]}"
                 )
             else:
@@ -211,23 +217,51 @@ class Dispatcher:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def shutdown(self, limit: float = 5.0) -> None:
-        """Sends what is still waiting, once each and at once; reports what could not be sent."""
+    async def shutdown(self, wait: float = STOP_WAIT, limit: float = STOP_SEND) -> None:
+        """Gives deliveries under way `wait` seconds, then sends what is still waiting, once each and
+        at once, within `limit` seconds; reports what could not be sent. Never longer than both."""
         self._notice_endings()
-        await self.drain()
+        if self._tasks:
+            _, late = await asyncio.wait(list(self._tasks), timeout=wait)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         waiting = [d for d in self.pending if not d.done]
         for delivery in waiting:
             delivery.sending = True
-        results = await asyncio.gather(
-            *(self._attempt(d, timeout=min(limit, self.settings.timeout)) for d in waiting), return_exceptions=True
-        )
+        timeout = min(limit, self.settings.timeout)
+        sends: list[asyncio.Future[bool]] = [asyncio.ensure_future(self._attempt(d, timeout)) for d in waiting]
+        if sends:
+            await asyncio.wait(sends, timeout=limit + 0.5)
+        for send in sends:
+            send.cancel()
+        results = await asyncio.gather(*sends, return_exceptions=True)
         for delivery, result in zip(waiting, results, strict=True):
             if result is not True:
                 self.say(
-                    f"webhook for {delivery.job.id} ({delivery.status}) to {delivery.job.callback_url} "
+                    f"webhook for {delivery.job.id} ({delivery.status}) to {safe.url(delivery.job.callback_url or '')} "
                     f"not delivered before shutdown: {delivery.results[-1] if delivery.results else result}"
                 )
         self.pending = []
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        clients, self._clients = list(self._clients.values()), OrderedDict()
+        await asyncio.gather(*(client.aclose() for client in clients), return_exceptions=True)
+
+    def _client_for(self, url: str) -> httpx.AsyncClient:
+        """The connection pool of one receiver (scheme, host and port): a slow or hanging receiver
+        fills only its own. At most `MAX_RECEIVERS` pools are kept, the least recently used closed."""
+        import httpx
+
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
+        client = self._clients.get(origin)
+        if client is None:
+            limits = httpx.Limits(max_connections=PER_RECEIVER, max_keepalive_connections=PER_RECEIVER)
+            # no pool timeout: a delivery waits for its receiver's own connections, within its own timeout
+            client = self._clients[origin] = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(5.0, pool=None))
+            while len(self._clients) > MAX_RECEIVERS:
+                _, old = self._clients.popitem(last=False)
+                task = asyncio.get_running_loop().create_task(old.aclose())
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        self._clients.move_to_end(origin)
+        return client

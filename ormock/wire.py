@@ -11,6 +11,7 @@ from dataclasses import asdict
 from typing import Any
 from urllib.parse import quote
 
+from . import safe
 from .catalogue import VideoModel
 from .jobs import Entry, Job, View
 
@@ -132,8 +133,15 @@ def redacted(headers: list[tuple[str, str]]) -> dict[str, str]:
 
 
 def entry(item: Entry) -> dict[str, Any]:
-    """A request journal entry, the API key redacted."""
-    return {**asdict(item), "headers": redacted(item.headers)}
+    """A request journal entry, its secrets redacted: the API key, secret-looking query values,
+    and the userinfo and secret query values of any URL a client gave (a `callback_url`)."""
+    shown = {**asdict(item), "headers": redacted(item.headers), "query": safe.secret_query(item.query)}
+    if item.kind == "webhook":
+        shown["path"] = safe.url(item.path)
+    body = item.body
+    if isinstance(body, dict) and isinstance(body.get("callback_url"), str):
+        shown["body"] = {**body, "callback_url": safe.url(body["callback_url"])}
+    return shown
 
 
 def webhook_event(job: Job, view: View, created_at: str) -> dict[str, Any]:

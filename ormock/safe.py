@@ -1,0 +1,84 @@
+"""Whatever a client sent, made safe to show: escaped for a terminal or a log line, and with its
+secrets redacted. Every place that shows a path, a header, an error text or a URL a client gave
+(the plain log, the dashboard, the journal, the report) goes through here.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+
+REDACTED = "[redacted]"
+# Query parameters whose values are secrets wherever they appear: the keyless download URLs'
+# `signature`, and the names people give tokens in callback URLs.
+_SECRET_NAMES = re.compile(r"sig|signature|token|secret|key|password|passwd|pass|auth|credential|code", re.I)
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+MAX_SHOWN = 300  # characters of one client-given value shown in a line; the rest is cut with "…"
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def shown(text: object, limit: int = MAX_SHOWN) -> str:
+    """`text` as inert, printable text: control characters (escape sequences, CR, LF, bidi marks)
+    become `\\xNN` escapes, and anything past `limit` characters is cut."""
+    value = str(text)
+    if len(value) > limit:
+        value = value[:limit] + "…"
+    return _UNSAFE.sub(_escape, value)
+
+
+def secret_query(query: dict[str, str]) -> dict[str, str]:
+    """A query string's parameters with secret-looking values redacted."""
+    return {name: REDACTED if _SECRET_NAMES.search(name) and value else value for name, value in query.items()}
+
+
+def _value(value: str) -> str:
+    return value if value == REDACTED else quote(value, safe="")
+
+
+def url(text: str) -> str:
+    """A URL with its userinfo and its secret-looking query values redacted."""
+    try:
+        parts = urlsplit(text)
+        netloc = parts.netloc
+        if "@" in netloc:
+            netloc = f"{REDACTED}@{netloc.rsplit('@', 1)[1]}"
+        query = parts.query
+        if query:
+            pairs = secret_query(dict(parse_qsl(query, keep_blank_values=True)))
+            query = "&".join(f"{quote(k, safe='')}={_value(v)}" for k, v in pairs.items())
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:
+        return REDACTED
+
+
+JOURNAL_STRING = 512  # characters of one string kept in a journalled body
+JOURNAL_ITEMS = 50  # items of one array or keys of one object kept
+JOURNAL_DEPTH = 12  # levels of nesting kept
+
+
+def pruned(value: object, depth: int = 0) -> object:
+    """A JSON value cut to a bounded size for the journal: long strings (a data-URL image) keep
+    their start and say how long they were, long arrays and objects their first items, deep
+    nesting stops. Whatever a client sends, one journalled body stays within a few hundred KB."""
+    if isinstance(value, str):
+        if len(value) <= JOURNAL_STRING:
+            return value
+        return f"{value[:JOURNAL_STRING]}… ({len(value):,} characters)"
+    if depth >= JOURNAL_DEPTH and isinstance(value, (list, dict)):
+        return "… (nested deeper)"
+    if isinstance(value, list):
+        kept = [pruned(item, depth + 1) for item in value[:JOURNAL_ITEMS]]
+        if len(value) > JOURNAL_ITEMS:
+            kept.append(f"… ({len(value) - JOURNAL_ITEMS:,} more items)")
+        return kept
+    if isinstance(value, dict):
+        items = list(value.items())
+        kept_map = {str(key)[:JOURNAL_STRING]: pruned(item, depth + 1) for key, item in items[:JOURNAL_ITEMS]}
+        if len(items) > JOURNAL_ITEMS:
+            kept_map["…"] = f"{len(items) - JOURNAL_ITEMS:,} more keys"
+        return kept_map
+    return value
