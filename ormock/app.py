@@ -29,7 +29,7 @@ from .fastpoll import FastPolls
 from .faults import HANG_SECONDS, Faults, InjectedDrop
 from .jobs import Entry, Job, JobStore, View
 from .limits import MAX_BODY, BodyLimits
-from .mp4 import make_mp4
+from .mp4 import video
 from .scenario import Fault, Rule, Scenario
 from .submit import Rejected, callback_problem, check
 from .webhooks import Dispatcher
@@ -148,7 +148,10 @@ def create_app(
     journal_max: int = 1000,
     admin_token: str | None = None,
     webhook_secret: str | None = None,
+    control_allow: tuple[str, ...] = (),
 ) -> Quart:
+    """The app serving `scenario`. `control_allow` names the origins and hosts (or `*`) the control
+    API also answers to, besides localhost and addresses (see `control.foreign`)."""
     app = Quart("ormock")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # BodyLimits refuses larger bodies before Quart reads them
     store = JobStore(scenario, clock or ScaledClock(), seed, journal_max)
@@ -159,7 +162,7 @@ def create_app(
     app.extensions["ormock.faults"] = faults
     credits = Credits(store)
     app.extensions["ormock.credits"] = credits
-    app.register_blueprint(control_api(store, changes, admin_token, credits))
+    app.register_blueprint(control_api(store, changes, admin_token, credits, control_allow))
     dispatcher = Dispatcher(store, secret=webhook_secret)
     app.extensions["ormock.webhooks"] = dispatcher
 
@@ -176,6 +179,7 @@ def create_app(
         await dispatcher.shutdown()
 
     listing: dict[int, str] = {}  # the models body, cached per scenario (it changes on --watch)
+    building = asyncio.Semaphore(2)  # generated videos being built at once
     listeners: list[RequestListener] = []
     app.extensions["ormock.listeners"] = listeners
 
@@ -184,6 +188,7 @@ def create_app(
         problem = key_problem(header, store.scenario.api_keys)
         if problem is not None:
             raise Failure(401, problem)
+        g.authorised = True
         wait = faults.rate_limited(bearer_key(header) or "", _test_id())
         if wait is not None:
             g.fault = "rate limit"
@@ -226,12 +231,15 @@ def create_app(
         """One entry in the journal (for API requests) and one line in the log: for every request,
         on either path. `fields` are the `Entry`'s, with `rule` as the `Rule` itself."""
         rule = fields.pop("rule", None)
+        authorised = fields.pop("authorised", True)
         entry = Entry(
             seq=0, time=store.clock.time(), latency_ms=round((time.perf_counter() - started) * 1000, 3),
             rule=rule.name if rule is not None else None, **fields,
         )  # fmt: skip
         if entry.path.startswith("/api/v1/"):
-            store.keep(test_id, entry)
+            # a request without a good key is journalled in its namespace only if that exists already
+            known = authorised or entry.action == "models" or store.find_space(test_id) is not None
+            store.keep(test_id if known else "", entry)
             changes.notify()
         for listener in listeners:
             listener(entry)
@@ -243,6 +251,7 @@ def create_app(
             "method": request.method, "path": request.path, "query": dict(request.args), "status": status,
             "headers": list(request.headers.items()), "body": body, "job_id": g.get("job_id"),
             "rule": g.get("rule"), "error": g.get("error"), "fault": g.get("fault"), "scripted": g.get("scripted"),
+            "authorised": g.get("authorised", False),
         }  # fmt: skip
 
     async def record(status: int) -> None:
@@ -274,9 +283,9 @@ def create_app(
 
     @app.post("/api/v1/videos")
     async def submit() -> Response:
+        authorize()  # first: a namespace comes into being (for fault counts) only for a client with a key
         if await inject("submit") is not None:
             return _dropping("application/json", 256)
-        authorize()
         body = g.parsed = parse_json(await request.get_data(as_text=False))
         try:
             sub = check(body, store.scenario.models)
@@ -315,9 +324,9 @@ def create_app(
 
     @app.get("/api/v1/videos/<job_id>")
     async def poll(job_id: str) -> Response:
+        authorize()
         if await inject("poll") is not None:
             return _dropping("application/json", 512)
-        authorize()
         job = find(job_id)
         if await inject("poll", job.rule) is not None:
             return _dropping("application/json", 512)
@@ -338,10 +347,10 @@ def create_app(
 
     @app.get("/api/v1/videos/<job_id>/content")
     async def content(job_id: str) -> Response:
-        server_fault = await inject("content")
         signature = request.args.get("signature")
         if signature is None:
             authorize()
+        server_fault = await inject("content")
         job = find(job_id)
         raw_index = request.args.get("index", "0")
         if raw_index == "null":  # the spec lets index be null: the default, 0
@@ -368,7 +377,10 @@ def create_app(
         if path is not None:
             content = _Content(path=path)
         else:
-            content = _Content(make_mp4(job.output.width, job.output.height, job.output.duration or 5))
+            # built off the event loop, one or two at a time: a large one never stalls other clients
+            async with building:
+                made = await asyncio.to_thread(video, job.output.width, job.output.height, job.output.duration or 5)
+            content = _Content(made)
         known, test_id, started = facts(200, None), _test_id(), g.started
 
         def finish(sent: int, complete: bool) -> None:

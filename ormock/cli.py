@@ -126,6 +126,13 @@ def serve(
     seed: Annotated[int | None, typer.Option(help="Seed: the same requests give the same job ids.")] = None,
     journal_max: Annotated[int, typer.Option(help="Requests kept in the journal, per test id.", min=1)] = 1000,
     admin_token: Annotated[str | None, typer.Option(help="Require this Bearer token on /__ormock/.")] = None,
+    control_allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="An origin (http://localhost:3000) or host name (ormock) the control API also answers to, "
+            "besides localhost and addresses; * for any. Repeatable."
+        ),
+    ] = None,
     webhook_secret: Annotated[
         str | None, typer.Option(help="Sign webhook deliveries with this secret (overrides the scenario's).")
     ] = None,
@@ -151,7 +158,13 @@ def serve(
     start = FIXED_START if seed is not None else time.time()
     ticking = ManualClock(start) if clock is ClockKind.manual else ScaledClock(speed)
     web = create_app(
-        loaded, ticking, seed, journal_max=journal_max, admin_token=admin_token, webhook_secret=webhook_secret
+        loaded,
+        ticking,
+        seed,
+        journal_max=journal_max,
+        admin_token=admin_token,
+        webhook_secret=webhook_secret,
+        control_allow=tuple(control_allow or ()),
     )
     try:
         sock = bind(host, port)

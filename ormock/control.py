@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import ipaddress
+import itertools
 import json
 import math
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from quart import Blueprint, Response, request
 
-from . import wire
+from . import safe, wire
 from .credits import Credits
 from .errors import Failure, json_response, parse_json
 from .jobs import Job, JobStore
@@ -57,6 +61,19 @@ async def _json_object() -> dict[str, Any]:
     return body
 
 
+PAGE = 1000  # jobs in one answer of GET /__ormock/jobs, at most
+MAX_TIME = 253_402_300_799.0  # 9999-12-31T23:59:59Z: past it no date can be shown
+
+
+def _count(value: str, name: str, most: int | None) -> int:
+    if not (value.isdigit() and len(value) <= 12):
+        raise Failure(400, f"{name} must be a whole number, not '{safe.shown(value, 40)}'")
+    number = int(value)
+    if most is not None and not 1 <= number <= most:
+        raise Failure(400, f"{name} must be between 1 and {most}, not {number}")
+    return number
+
+
 def _number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise Failure(400, f"{name} must be a number, not {json.dumps(value)}")
@@ -69,7 +86,44 @@ def _number(value: Any, name: str) -> float:
     return number
 
 
-def control_api(store: JobStore, changes: Changes, admin_token: str | None, credits: Credits) -> Blueprint:
+_LOCAL_NAMES = ("localhost", "localhost.")
+
+
+def _is_local_host(host: str) -> bool:
+    """A Host that names this machine or an address: never a name a web page could rebind."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.strip("[]").lower()
+    if name in _LOCAL_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def foreign(host: str, origin: str | None, scheme: str, allow: tuple[str, ...]) -> str | None:
+    """Why a control request must be refused, or None. Web pages the user visits must not drive
+    the control API: a cross-origin request (any `Origin` but the server's own) and a `Host` that is
+    a name other than localhost (DNS rebinding) are refused unless `--control-allow` names them."""
+    if "*" in allow:
+        return None
+    if origin is not None and origin != f"{scheme}://{host}" and origin not in allow:
+        return (
+            f"cross-origin requests to the control API are refused (Origin {safe.shown(origin, 80)}); "
+            "start ormock with --control-allow ORIGIN to allow one"
+        )
+    if host and not _is_local_host(host) and host.rsplit(":", 1)[0] not in allow:
+        return (
+            f"the control API answers only to localhost and addresses, not Host {safe.shown(host, 80)}; "
+            "start ormock with --control-allow HOST to allow it"
+        )
+    return None
+
+
+def control_api(
+    store: JobStore, changes: Changes, admin_token: str | None, credits: Credits, allow: tuple[str, ...] = ()
+) -> Blueprint:
     api = Blueprint("ormock_control", __name__, url_prefix="/__ormock")
 
     def find(job_id: str) -> Job:
@@ -83,7 +137,12 @@ def control_api(store: JobStore, changes: Changes, admin_token: str | None, cred
 
     @api.before_request
     async def _admin() -> None:
-        if admin_token is not None and request.headers.get("Authorization", "") != f"Bearer {admin_token}":
+        problem = foreign(request.headers.get("Host", ""), request.headers.get("Origin"), request.scheme, allow)
+        if problem is not None:
+            raise Failure(403, problem)
+        if admin_token is not None and not hmac.compare_digest(
+            request.headers.get("Authorization", "").encode(), f"Bearer {admin_token}".encode()
+        ):
             raise Failure(401, "the control API needs Authorization: Bearer <admin token>")
 
     @api.get("/health")
@@ -115,9 +174,21 @@ def control_api(store: JobStore, changes: Changes, admin_token: str | None, cred
 
     @api.get("/jobs")
     async def jobs() -> Response:
-        listed = [job for space in store.spaces(_namespace()) for job in space.jobs.values()]
-        listed.sort(key=lambda job: job.created_at)
-        return json_response({"data": [info(job) for job in listed]})
+        """Jobs oldest first, a page at a time: `?limit=` (default and most 1000), `?offset=`;
+        `next_offset` is where the next page starts, null on the last."""
+        limit = _count(request.args.get("limit", str(PAGE)), "limit", PAGE)
+        offset = _count(request.args.get("offset", "0"), "offset", None)
+        namespace = _namespace()
+        if namespace is None:
+            everything: Iterable[Job] = store.jobs()
+        else:
+            space = store.find_space(namespace)
+            everything = space.jobs.values() if space is not None else ()
+        page = list(itertools.islice(everything, offset, offset + limit + 1))
+        more = len(page) > limit
+        return json_response(
+            {"data": [info(job) for job in page[:limit]], "next_offset": offset + limit if more else None}
+        )
 
     @api.get("/jobs/<job_id>")
     async def one_job(job_id: str) -> Response:
@@ -143,6 +214,10 @@ def control_api(store: JobStore, changes: Changes, admin_token: str | None, cred
     async def advance() -> Response:
         body = await _json_object()
         seconds = _number(body.get("seconds"), "seconds")
+        if store.clock.time() + seconds > MAX_TIME:
+            raise Failure(
+                400, f"seconds: {seconds:g} would take the clock past 9999-12-31, the last time ormock can show"
+            )
         store.clock.advance(seconds)
         changes.notify()
         return json_response({"time": store.clock.time(), "advanced": seconds})
@@ -151,8 +226,8 @@ def control_api(store: JobStore, changes: Changes, admin_token: str | None, cred
     async def requests() -> Response:
         job_id, path = request.args.get("job"), request.args.get("path")
         since = request.args.get("since")
-        if since is not None and not since.isdigit():
-            raise Failure(400, f"since must be a journal sequence number, not '{since}'")
+        if since is not None and not (since.isdigit() and len(since) <= 18):
+            raise Failure(400, f"since must be a journal sequence number, not '{safe.shown(since, 40)}'")
         entries = store.journal(_namespace())
         if job_id:
             entries = [e for e in entries if e.job_id == job_id]

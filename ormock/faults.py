@@ -17,6 +17,7 @@ from .jobs import Job, JobStore
 from .scenario import Fault, Rule
 
 HANG_SECONDS = 600.0  # how long a hung request waits before giving up on its own
+MAX_BUCKETS = 1024  # rate-limit buckets (API keys) kept per test id; the oldest goes past this
 
 
 class InjectedDrop(Exception):
@@ -86,6 +87,8 @@ class Faults:
         rate = limit.requests / limit.per  # tokens per scenario second
         burst = float(limit.burst or limit.requests)
         now = self.store.clock.time()
+        if api_key not in space.buckets and len(space.buckets) >= MAX_BUCKETS:
+            del space.buckets[next(iter(space.buckets))]  # the oldest key's bucket: it starts full again
         tokens, then = space.buckets.get(api_key, (burst, now))
         tokens = min(burst, tokens + (now - then) * rate)
         if tokens >= 1:

@@ -9,11 +9,11 @@ scenario says (not when someone next polls) and poll-based steps end on the poll
 from __future__ import annotations
 
 import heapq
-import random
 import string
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from random import Random
 from typing import Any, NamedTuple
 
 from . import routes, safe
@@ -24,6 +24,9 @@ from .scenario import TERMINAL, Respond, Rule, Scenario, Step, Timeline
 from .submit import Submission
 
 _ALPHANUMERICS = string.ascii_letters + string.digits
+MAX_TEST_IDS = 10_000  # namespaces kept at once (docs/limits.md)
+JOURNAL_TOTAL = 100_000  # journal entries kept across all namespaces
+JOURNAL_HEADERS = 40  # headers kept of one request
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,27 +170,48 @@ class Space:
 
     def __init__(self, test_id: str, seed: int | None, journal_max: int) -> None:
         self.test_id = test_id
-        # A namespace's ids depend only on the seed, its test id and its own requests.
-        self.random = random.Random(f"{seed}:{test_id}") if seed is not None else random.Random()
+        self.seed = seed
+        self._random: Random | None = None
+        self._fault_random: Random | None = None
         self.jobs: dict[str, Job] = {}
         self.matched: dict[str, int] = {}
         self.journal: deque[Entry] = deque(maxlen=journal_max)
-        # Faults draw from their own generator, so injecting them never changes the job ids.
-        self.fault_random = random.Random(f"{seed}:{test_id}:faults") if seed is not None else random.Random()
         self.fault_counts: dict[tuple[Any, ...], int] = {}
         self.buckets: dict[str, tuple[float, float]] = {}  # API key -> (tokens, when counted)
         self.accounts: dict[str, Any] = {}  # credit balances by account (see `credits`)
         self.holding: dict[int, Any] = {}  # id(job) -> the account its cost is held on
 
+    @property
+    def random(self) -> Random:
+        """Job ids: they depend only on the seed, the test id and this namespace's own requests.
+        Made on first use, so a namespace that never makes a job costs little."""
+        if self._random is None:
+            self._random = Random(f"{self.seed}:{self.test_id}") if self.seed is not None else Random()
+        return self._random
+
+    @property
+    def fault_random(self) -> Random:
+        """Faults draw from their own generator, so injecting them never changes the job ids."""
+        if self._fault_random is None:
+            seeded = self.seed is not None
+            self._fault_random = Random(f"{self.seed}:{self.test_id}:faults") if seeded else Random()
+        return self._fault_random
+
 
 class JobStore:
     """Every job of a running server, by test id (`""` when a client sends none)."""
 
-    def __init__(self, scenario: Scenario, clock: Clock, seed: int | None = None, journal_max: int = 1000) -> None:
+    def __init__(
+        self, scenario: Scenario, clock: Clock, seed: int | None = None, journal_max: int = 1000,
+        max_test_ids: int = MAX_TEST_IDS,
+    ) -> None:  # fmt: skip
         self.scenario = scenario
         self.clock = clock
         self.seed = seed
         self.journal_max = journal_max
+        self.max_test_ids = max_test_ids
+        self.journal_total = max(journal_max, JOURNAL_TOTAL)
+        self._kept: deque[tuple[Space, Entry]] = deque()  # every journal entry, oldest first
         self.started = clock.time()
         self.generation = 0  # goes up on every reset
         self.notices: deque[str] = deque(maxlen=20)  # server messages for the dashboard (e.g. reloads)
@@ -196,6 +220,7 @@ class JobStore:
         self.on_reset: list[Callable[[str | None], None]] = []  # told of a reset: its test id, None for all
         self.before_poll: list[Callable[[], None]] = []  # called before a poll is counted (the log's catch-up)
         self._spaces: dict[str, Space] = {}
+        self._empty: dict[str, None] = {}  # namespaces with no job yet, oldest first: the first to go
         self._order: dict[int, Job] = {}  # every job, oldest first, by id(job)
         self._seq = 0
 
@@ -205,11 +230,34 @@ class JobStore:
     def __iter__(self) -> Iterator[Job]:
         return iter(list(self._order.values()))
 
+    def jobs(self) -> Iterator[Job]:
+        """Every job, oldest first, without copying the list (do not change the store meanwhile)."""
+        return iter(self._order.values())
+
     def space(self, test_id: str = "") -> Space:
+        """The namespace `test_id`, made if need be. At most `max_test_ids` exist: past that, the
+        oldest one with no job goes (its journal with it), else the oldest one (its jobs too)."""
         found = self._spaces.get(test_id)
         if found is None:
+            if len(self._spaces) >= self.max_test_ids:
+                self._evict()
             found = self._spaces[test_id] = Space(test_id, self.seed, self.journal_max)
+            self._empty[test_id] = None
         return found
+
+    def _evict(self) -> None:
+        if self._empty:
+            oldest = next(iter(self._empty))
+            if not self._spaces[oldest].jobs:
+                self.reset(oldest)
+                return
+        oldest = next(iter(self._spaces))
+        count = len(self._spaces[oldest].jobs)
+        self.reset(oldest)
+        self.notices.append(
+            f"more than {self.max_test_ids} test ids: dropped the oldest, "
+            f"{safe.shown(oldest, 60)!r}, and its {count} job(s)"
+        )
 
     def find_space(self, test_id: str) -> Space | None:
         """The namespace, if it exists (`space` makes it)."""
@@ -255,6 +303,7 @@ class JobStore:
             step_started=now,
         )
         space.jobs[job.id] = job
+        self._empty.pop(test_id, None)
         self._order[id(job)] = job
         for listener in self.on_create:
             listener(job)
@@ -302,10 +351,19 @@ class JobStore:
         return entry
 
     def keep(self, test_id: str, entry: Entry) -> None:
-        """Adds `entry` to the journal of `test_id`, numbering it."""
+        """Adds `entry` to the journal of `test_id`, numbering it. Each namespace keeps its last
+        `journal_max` entries, and all of them together at most `journal_total`: past that, the
+        oldest entry anywhere goes."""
         self._seq += 1
         entry.seq = self._seq
-        self.space(test_id).journal.append(entry)
+        entry.headers = entry.headers[:JOURNAL_HEADERS]
+        space = self.space(test_id)
+        space.journal.append(entry)
+        self._kept.append((space, entry))
+        if len(self._kept) > self.journal_total:
+            old_space, old = self._kept.popleft()
+            if old_space.journal and old_space.journal[0] is old:
+                old_space.journal.popleft()
 
     def journal(self, test_id: str | None) -> list[Entry]:
         entries = [entry for space in self.spaces(test_id) for entry in space.journal]
@@ -316,8 +374,10 @@ class JobStore:
         time in proportion to the jobs it removes, and no one else's are touched."""
         if test_id is None:
             self._spaces.clear()
+            self._empty.clear()
             self._order = {}
         else:
+            self._empty.pop(test_id, None)
             space = self._spaces.pop(test_id, None)
             for job in space.jobs.values() if space is not None else ():
                 del self._order[id(job)]

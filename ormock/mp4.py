@@ -9,7 +9,8 @@ players open, of any frame size and length, and only about one raw frame in size
 from __future__ import annotations
 
 import struct
-from functools import lru_cache
+import threading
+from collections import OrderedDict
 
 # Colour bars in limited-range YCbCr: white, yellow, cyan, green, magenta, red, blue, black.
 _BARS = (
@@ -243,7 +244,44 @@ def _moov(width: int, height: int, sps: bytes, pps: bytes, sizes: list[int], mda
     return _box(b"moov", mvhd, _box(b"trak", tkhd, mdia))
 
 
-@lru_cache(maxsize=16)
+# What ormock generates, at most (docs/limits.md): a submit may ask any size of a model that
+# declares none, but the video served is scaled down to fit, its aspect ratio kept.
+MAX_SIDE = 4096  # pixels, either side
+MAX_AREA = 3840 * 2160  # pixels per frame: 4K UHD (the MP4 is about one raw frame, ~12.5 MB)
+MAX_SECONDS = 120.0
+CACHE_BYTES = 64 * 1024 * 1024  # generated videos kept for the next download of the same shape
+
+
+def capped(width: int, height: int, seconds: float) -> tuple[int, int, float]:
+    """The frame size and length ormock generates for a requested one: within the caps above."""
+    width, height = max(2, width), max(2, height)
+    scale = min(1.0, MAX_SIDE / width, MAX_SIDE / height, (MAX_AREA / (width * height)) ** 0.5)
+    if scale < 1.0:
+        width, height = max(2, int(width * scale)), max(2, int(height * scale))
+    return width, height, min(max(seconds, 1 / _FPS), MAX_SECONDS)
+
+
+_cache: OrderedDict[tuple[int, int, float], bytes] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def video(width: int, height: int, seconds: float) -> bytes:
+    """The MP4 served for a job of this shape, capped, from a cache bounded by `CACHE_BYTES`. Safe
+    to call from worker threads (the app builds videos off its event loop)."""
+    key = capped(width, height, seconds)
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is not None:
+            _cache.move_to_end(key)
+            return found
+    made = make_mp4(*key)
+    with _cache_lock:
+        _cache[key] = made
+        while sum(len(v) for v in _cache.values()) > CACHE_BYTES and len(_cache) > 1:
+            _cache.popitem(last=False)
+    return made
+
+
 def make_mp4(width: int, height: int, seconds: float) -> bytes:
     """An MP4 of colour bars, `width`x`height` (rounded up to even), `seconds` long at 24 fps."""
     width, height = max(2, width + width % 2), max(2, height + height % 2)

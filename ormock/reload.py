@@ -1,6 +1,9 @@
 """`serve --watch`: load the scenario again when its file changes, keeping every existing job.
 
 An edit that doesn't load is reported with the usual messages and the scenario in force stays.
+A file is loaded only once it has stopped changing for one look (an editor that truncates, then
+writes, is caught between the two), and an empty file is never taken on a reload: an empty
+scenario is valid, but a scenario file that becomes empty is almost always half-saved.
 """
 
 from __future__ import annotations
@@ -26,11 +29,19 @@ def reload_if_changed(path: Path, store: JobStore, last: tuple[int, int] | None,
     now = _signature(path)
     if now == last or now is None:
         return last
+    if now[1] == 0:
+        say(f"ormock: {path} is empty (half-saved?); still serving the previous scenario")
+        return now
     try:
-        store.scenario = load(path)
+        loaded = load(path)
     except ScenarioError as exc:
+        if _signature(path) != now:  # changed while being read: look again
+            return last
         say(f"ormock: {path} changed but does not load; still serving the previous scenario:\n{exc}")
         return now
+    if _signature(path) != now:  # changed while being read: look again
+        return last
+    store.scenario = loaded
     say(f"ormock: reloaded {path} ({len(store.scenario.rules)} rules); existing jobs keep their timelines")
     for warning in store.scenario.warnings:
         say(warning.format(str(path)))
@@ -38,7 +49,11 @@ def reload_if_changed(path: Path, store: JobStore, last: tuple[int, int] | None,
 
 
 async def watch_scenario(path: Path, store: JobStore, say: Callable[[str], None], interval: float = 0.3) -> None:
-    last = _signature(path)
+    last = seen = _signature(path)
     while True:
         await asyncio.sleep(interval)
+        now = _signature(path)
+        if now != seen:  # changing: wait until it has held still for one look
+            seen = now
+            continue
         last = reload_if_changed(path, store, last, say)

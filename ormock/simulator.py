@@ -45,6 +45,7 @@ class Simulator:
         host: str = "127.0.0.1",
         port: int = 0,
         admin_token: str | None = None,
+        control_allow: tuple[str, ...] = (),
         journal_max: int = 1000,
         webhook_secret: str | None = None,
     ) -> None:
@@ -58,6 +59,7 @@ class Simulator:
         self._clock = ManualClock(start) if clock == "manual" else ScaledClock(speed)
         self._app = create_app(
             self.scenario, self._clock, seed, journal_max=journal_max, admin_token=admin_token,
+            control_allow=control_allow,
             webhook_secret=webhook_secret,
         )  # fmt: skip
         self._host, self._port = host, port
@@ -126,8 +128,15 @@ class Simulator:
                 time.sleep(0.01)
 
     def jobs(self, test_id: str | None = None) -> list[dict[str, Any]]:
-        """Every job (of one test id, if given): rule, model, request, status, step, polls, ..."""
-        return self._call("GET", "/jobs", test_id)["data"]
+        """Every job (of one test id, if given): rule, model, request, status, step, polls, ...
+        (read a page of 1000 at a time)."""
+        found: list[dict[str, Any]] = []
+        offset: int | None = 0
+        while offset is not None:
+            page = self._call("GET", "/jobs", test_id, params={"offset": offset})
+            found += page["data"]
+            offset = page["next_offset"]
+        return found
 
     def job(self, job_id: str, test_id: str | None = None) -> dict[str, Any]:
         return self._call("GET", f"/jobs/{job_id}", test_id)

@@ -84,7 +84,7 @@ async def make_mock() -> AsyncIterator[Callable[..., Mock]]:
     def build(text: str = "", *, file: str | None = None, base_url: str = "http://ormock.test") -> Mock:
         scenario = load_scenario(SCENARIOS / file) if file else parse_scenario(text)
         clock = ManualClock()
-        app = create_app(scenario, clock, seed=1)
+        app = create_app(scenario, clock, seed=1, control_allow=("ormock.test",))  # the name tests use
         http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url=base_url, event_hooks={"response": [async_hook]}
         )

@@ -141,7 +141,7 @@ async def test_journal_is_bounded():
     app = create_app(parse_scenario(""), ManualClock(), journal_max=3)
     import httpx
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as http:
         for _ in range(5):
             await http.get("/api/v1/videos/models")
         entries = (await http.get("/__ormock/requests")).json()["data"]
@@ -203,7 +203,7 @@ async def test_admin_token_guards_the_control_api_only(make_mock):
     import httpx
 
     app = create_app(parse_scenario(""), ManualClock(), admin_token="s3cret")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as http:
         refused = await http.get("/__ormock/jobs")
         assert refused.status_code == 401
         assert refused.json()["error"]["message"] == "the control API needs Authorization: Bearer <admin token>"

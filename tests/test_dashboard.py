@@ -198,7 +198,7 @@ async def test_webhook_attempts_show_in_the_requests_pane_and_failures_are_flagg
     for status, error in ((500, "the receiver answered 500"), (200, None)):
         mock.store.record(
             "", kind="webhook", method="POST", path="http://127.0.0.1:9000/hooks", query={}, status=status,
-            job_id=job_id, rule="default", latency_ms=1.0, headers={}, body={}, error=error,
+            job_id=job_id, rule="default", latency_ms=1.0, headers=[], body={}, error=error,
         )  # fmt: skip
     text = screen(mock)
     assert re.search(r"hook\s+http://127\.0\.0\.1:9000/hooks\s+500", text)
