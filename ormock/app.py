@@ -32,6 +32,7 @@ from .limits import MAX_BODY, BodyLimits
 from .mp4 import video
 from .scenario import Fault, Rule, Scenario
 from .submit import Rejected, callback_problem, check
+from .tasks import supervised
 from .webhooks import Dispatcher
 
 RequestListener = Callable[[Entry], None]  # told of every request once it is answered
@@ -123,6 +124,9 @@ async def _finishing(
         async for chunk in body:
             yield chunk
             sent += len(chunk)
+            # One turn of the event loop between chunks: the server's reader sees a client that has
+            # gone and says so (http.disconnect), and the handler is stopped before the next read.
+            await asyncio.sleep(0)
     finally:
         finish(sent, sent == size)
 
@@ -168,7 +172,8 @@ def create_app(
 
     @app.before_serving
     async def _start_webhooks() -> None:
-        app.extensions["ormock.webhooks.task"] = asyncio.create_task(dispatcher.run())
+        say = app.extensions.get("ormock.say", store.notices.append)
+        app.extensions["ormock.webhooks.task"] = asyncio.create_task(supervised("webhook sender", dispatcher.run, say))
 
     @app.after_serving
     async def _finish_webhooks() -> None:

@@ -182,24 +182,31 @@ def serve(
         _say(f"ormock: serving {named} at {pace}; Ctrl-C stops")
 
     store = web.extensions["ormock"]
-    background = []
+    background = {}
     lines = None
+
+    def tell(line: str) -> None:
+        """A server notice: on stderr, and in the dashboard when there is one."""
+        typer.echo(line, err=True)
+        store.notices.append(line)
+
+    web.extensions["ormock.say"] = tell
     if dashboard:
         console = Console()
-        background.append(lambda: run_dashboard(store, url, console))
+        background["dashboard"] = lambda: run_dashboard(store, url, console)
     else:
         lines = Lines(json_lines=log_format is LogFormat.json, write=_write)
         web.extensions["ormock.webhooks"].say = _say
         web.extensions["ormock.listeners"].append(lines.request)
-        background.append(lambda: watch_statuses(store, lines))
+        background["log"] = lambda: watch_statuses(store, lines)
     if watch:
         say = store.notices.append if dashboard else _say
         watched = loaded.path
         assert watched is not None
-        background.append(lambda: watch_scenario(watched, store, say))
+        background["scenario watcher"] = lambda: watch_scenario(watched, store, say)
     gc.collect()
     gc.freeze()  # what start-up loaded lives as long as the server: keep it out of every collection
-    asyncio.run(run(web, sock, background=background, on_ready=ready))
+    asyncio.run(run(web, sock, background=background, on_ready=ready, say=tell))
     if lines is not None:
         lines.flush()  # the lines of the last moments before the stop
     _say("ormock: stopped")

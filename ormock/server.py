@@ -17,7 +17,9 @@ from hypercorn.protocol.h11 import H11Protocol
 from quart import Quart
 
 from . import wire
+from .tasks import supervised
 
+GRACE = 2.0  # seconds the stop gives requests under way
 PROTOCOL_ERROR = "The request is not valid HTTP/1.1 (an HTTP/1.1 request must carry a Host header)"
 
 
@@ -67,21 +69,32 @@ def base_url(sock: socket.socket) -> str:
     return f"http://{shown}:{port}/api/v1"
 
 
+def _quiet_stops(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Connections cancelled at the stop (a hung request in flight) are not errors to print."""
+    if isinstance(context.get("exception"), asyncio.CancelledError | ConnectionError):
+        return
+    loop.default_exception_handler(context)
+
+
 async def run(
     app: Quart,
     sock: socket.socket,
     *,
     stop: asyncio.Event | None = None,
-    background: list[Callable[[], Coroutine[Any, Any, None]]] | None = None,
+    background: dict[str, Callable[[], Coroutine[Any, Any, None]]] | None = None,
     on_ready: Callable[[], None] | None = None,
+    say: Callable[[str], None] = print,
 ) -> None:
-    """Serve `app` on `sock` until `stop` is set or the process gets SIGINT or SIGTERM.
+    """Serve `app` on `sock` until `stop` is set or the process gets SIGINT or SIGTERM; `background`
+    jobs (by name) run meanwhile, supervised (see `tasks`).
 
     `on_ready` runs once the signal handlers are in place, so whoever sees what it prints can stop
-    the server cleanly from then on.
+    the server cleanly from then on. The stop takes at most `GRACE` seconds for requests under way
+    (a hung one is cut then) plus the webhook sender's own bound (`webhooks.STOP_WAIT + STOP_SEND`).
     """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_quiet_stops)
     for sig in (signal.SIGINT, signal.SIGTERM):
         # Off the main thread there are no signal handlers; `stop` still works.
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -90,11 +103,13 @@ async def run(
         on_ready()
     config = Config()
     config.bind = [f"fd://{sock.detach()}"]
-    config.graceful_timeout = 2.0
+    config.graceful_timeout = GRACE
     config.loglevel = "WARNING"
     config.accesslog = None
     config.ormock_json_errors = True  # type: ignore[attr-defined]
-    tasks = [asyncio.create_task(job()) for job in background or []]
+    tasks = [
+        asyncio.create_task(supervised(name, job, say, give_up=stop.set)) for name, job in (background or {}).items()
+    ]
     try:
         await serve(app, config, shutdown_trigger=stop.wait)
     finally:
