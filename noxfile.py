@@ -13,9 +13,11 @@ nox.options.reuse_existing_virtualenvs = True
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The test suite, in-process and end-to-end against real `ormock serve` processes."""
-    session.install("-e", ".[test]")
-    session.run("pytest", *session.posargs)
+    """The test suite, in-process and end-to-end against real `ormock serve` processes: once under
+    Hypercorn (the default server), then the whole suite again under Granian (`--server granian`)."""
+    session.install("-e", ".[test,fast]")
+    session.run("pytest", *session.posargs, env={"ORMOCK_SERVER": "hypercorn"})
+    session.run("pytest", *session.posargs, env={"ORMOCK_SERVER": "granian"})
 
 
 @nox.session(reuse_venv=False)
@@ -33,8 +35,11 @@ def package(session: nox.Session) -> None:
 def clients(session: nox.Session) -> None:
     """The official TypeScript SDK and TanStack AI against real ormock servers (needs Node 20+ and
     the npm registry; the packages go into a temporary folder)."""
-    session.install("-e", ".[test]")
-    session.run("pytest", "tests/clients", *session.posargs, env={"ORMOCK_NODE_CLIENTS": "1"})
+    session.install("-e", ".[test,fast]")
+    for server in ("hypercorn", "granian"):
+        session.run(
+            "pytest", "tests/clients", *session.posargs, env={"ORMOCK_NODE_CLIENTS": "1", "ORMOCK_SERVER": server}
+        )
 
 
 @nox.session

@@ -132,7 +132,10 @@ async def _finishing(
 
 
 async def _then_drop(head: AsyncIterator[bytes] | None = None) -> AsyncIterator[bytes]:
-    """`head`, then a dropped connection."""
+    """`head`, then a dropped connection. An empty chunk goes first, so every server has sent the
+    status line and headers before the drop (Granian holds them until the body starts, and would
+    turn a drop before it into a 500 of its own)."""
+    yield b""
     if head is not None:
         async for chunk in head:
             yield chunk

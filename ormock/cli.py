@@ -23,7 +23,7 @@ from .log import Lines, watch_statuses
 from .problems import Problem
 from .reload import watch_scenario
 from .scenario import Scenario, ScenarioError, load, parse
-from .server import base_url, bind, run
+from .server import base_url, bind, run, unavailable
 
 app = typer.Typer(
     help="A local stand-in for OpenRouter's video generation API, driven by TOML scenarios.",
@@ -100,6 +100,11 @@ class LogFormat(StrEnum):
     json = "json"
 
 
+class ServerKind(StrEnum):
+    hypercorn = "hypercorn"
+    granian = "granian"
+
+
 class ClockKind(StrEnum):
     scaled = "scaled"
     manual = "manual"
@@ -143,6 +148,13 @@ def serve(
     log_format: Annotated[
         LogFormat, typer.Option(help="Log lines as text or JSON (when the dashboard is off).")
     ] = LogFormat.text,
+    server: Annotated[
+        ServerKind,
+        typer.Option(
+            help="hypercorn (the default), or granian: several times faster (pip install 'ormock[fast]').",
+            envvar="ORMOCK_SERVER",
+        ),
+    ] = ServerKind.hypercorn,
     url_file: Annotated[
         Path | None,
         typer.Option(help="Also write the base URL to this file once the server listens (for test harnesses)."),
@@ -152,6 +164,9 @@ def serve(
     loaded, named = _load(scenario, "ormock: invalid scenario, not serving:")
     if watch and loaded.path is None:
         _fail("ormock: --watch needs a scenario file to watch")
+    missing = unavailable(server.value)
+    if missing is not None:
+        _fail(f"ormock: {missing}")
     if url_file is not None and not url_file.parent.is_dir():
         _fail(f"ormock: --url-file {url_file}: the folder {url_file.parent} does not exist")
     # A seeded manual clock starts at a fixed time, so job ids repeat exactly from run to run.
@@ -179,7 +194,8 @@ def serve(
         if url_file is not None:
             _write_url(url_file, url)
         _say(url)
-        _say(f"ormock: serving {named} at {pace}; Ctrl-C stops")
+        under = "" if server is ServerKind.hypercorn else f" under {server.value}"
+        _say(f"ormock: serving {named} at {pace}{under}; Ctrl-C stops")
 
     store = web.extensions["ormock"]
     background = {}
@@ -206,7 +222,7 @@ def serve(
         background["scenario watcher"] = lambda: watch_scenario(watched, store, say)
     gc.collect()
     gc.freeze()  # what start-up loaded lives as long as the server: keep it out of every collection
-    asyncio.run(run(web, sock, background=background, on_ready=ready, say=tell))
+    asyncio.run(run(web, sock, server=server.value, background=background, on_ready=ready, say=tell))
     if lines is not None:
         lines.flush()  # the lines of the last moments before the stop
     _say("ormock: stopped")

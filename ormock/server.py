@@ -1,51 +1,31 @@
-"""Running an app under Hypercorn on a real socket, with a clean stop on Ctrl-C and SIGTERM."""
+"""Running the app on a real socket, under Hypercorn (the default) or Granian (`ormock[fast]`),
+with a clean, bounded stop on Ctrl-C and SIGTERM. Both serve the same app in this process and on
+this event loop, so the dashboard, the control API, webhooks and `--watch` behave the same."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import importlib.util
 import signal
 import socket
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import h11
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
-from hypercorn.protocol.h11 import H11Protocol
-from quart import Quart
-
-from . import wire
 from .tasks import supervised
 
 GRACE = 2.0  # seconds the stop gives requests under way
+SERVERS = ("hypercorn", "granian")
 PROTOCOL_ERROR = "The request is not valid HTTP/1.1 (an HTTP/1.1 request must carry a Host header)"
 
 
-def _json_protocol_errors() -> None:
-    """Hypercorn answers a request h11 refuses (an HTTP/1.1 request with no `Host`, a malformed
-    request line) with an empty 400; ormock promises the JSON error envelope for every error.
-    Only servers started here (their config carries `ormock_json_errors`) answer this way."""
-    plain = H11Protocol._send_error_response
-
-    async def send_error(self: H11Protocol, status_code: int) -> None:
-        if not getattr(self.config, "ormock_json_errors", False):
-            await plain(self, status_code)
-            return
-        body = json.dumps(wire.error(status_code, PROTOCOL_ERROR if status_code == 400 else None)).encode()
-        headers = [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"), *self.config.response_headers("h11"),
-        ]  # fmt: skip
-        await self._send_h11_event(h11.Response(status_code=status_code, headers=headers))
-        await self._send_h11_event(h11.Data(data=body))
-        await self._send_h11_event(h11.EndOfMessage())
-
-    H11Protocol._send_error_response = send_error  # type: ignore[method-assign]
-
-
-_json_protocol_errors()
+def unavailable(server: str) -> str | None:
+    """Why `server` cannot be used here, or None."""
+    if server not in SERVERS:
+        return f"unknown server {server!r}; choose one of {', '.join(SERVERS)}"
+    if importlib.util.find_spec(server) is None:
+        return f"--server {server} needs {server} installed: pip install 'ormock[fast]'"
+    return None
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -77,9 +57,10 @@ def _quiet_stops(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> No
 
 
 async def run(
-    app: Quart,
+    app: Any,
     sock: socket.socket,
     *,
+    server: str = "hypercorn",
     stop: asyncio.Event | None = None,
     background: dict[str, Callable[[], Coroutine[Any, Any, None]]] | None = None,
     on_ready: Callable[[], None] | None = None,
@@ -92,6 +73,10 @@ async def run(
     the server cleanly from then on. The stop takes at most `GRACE` seconds for requests under way
     (a hung one is cut then) plus the webhook sender's own bound (`webhooks.STOP_WAIT + STOP_SEND`).
     """
+    if server == "granian":
+        from ._granian import serve
+    else:
+        from ._hypercorn import serve
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(_quiet_stops)
@@ -101,17 +86,11 @@ async def run(
             loop.add_signal_handler(sig, stop.set)
     if on_ready is not None:
         on_ready()
-    config = Config()
-    config.bind = [f"fd://{sock.detach()}"]
-    config.graceful_timeout = GRACE
-    config.loglevel = "WARNING"
-    config.accesslog = None
-    config.ormock_json_errors = True  # type: ignore[attr-defined]
     tasks = [
         asyncio.create_task(supervised(name, job, say, give_up=stop.set)) for name, job in (background or {}).items()
     ]
     try:
-        await serve(app, config, shutdown_trigger=stop.wait)
+        await serve(app, sock, stop)
     finally:
         for task in tasks:
             task.cancel()

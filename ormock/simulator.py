@@ -13,6 +13,7 @@ would.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ from . import builtins
 from .app import create_app
 from .clock import FIXED_START, ManualClock, ScaledClock
 from .scenario import Scenario, load, parse
-from .server import base_url, bind, run
+from .server import base_url, bind, run, unavailable
 
 
 class SimulatorError(Exception):
@@ -46,6 +47,7 @@ class Simulator:
         port: int = 0,
         admin_token: str | None = None,
         control_allow: tuple[str, ...] = (),
+        server: Literal["hypercorn", "granian"] | None = None,
         journal_max: int = 1000,
         webhook_secret: str | None = None,
     ) -> None:
@@ -62,6 +64,12 @@ class Simulator:
             control_allow=control_allow,
             webhook_secret=webhook_secret,
         )  # fmt: skip
+        server = server or os.environ.get("ORMOCK_SERVER", "hypercorn")  # type: ignore[assignment]
+        assert server is not None
+        missing = unavailable(server)
+        if missing is not None:
+            raise SimulatorError(missing)
+        self._server = server
         self._host, self._port = host, port
         headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
         self._headers = headers
@@ -83,7 +91,7 @@ class Simulator:
             self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
             started.set()
-            await run(self._app, sock, stop=self._stop)
+            await run(self._app, sock, server=self._server, stop=self._stop)
 
         self._thread = threading.Thread(target=asyncio.run, args=(main(),), name="ormock", daemon=True)
         self._thread.start()
