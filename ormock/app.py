@@ -21,13 +21,14 @@ from werkzeug.exceptions import HTTPException
 
 from . import routes, safe, wire
 from .auth import bearer_key, key_problem
+from .calls import Answer, Call, error_answer, polled
 from .clock import Clock, ScaledClock
 from .control import Changes, control_api
 from .credits import Credits
-from .errors import Failure, error_response, json_response, parse_json
+from .errors import Failure, json_response, parse_json
 from .fastpoll import FastPolls
 from .faults import HANG_SECONDS, Faults, InjectedDrop
-from .jobs import Entry, Job, JobStore, View
+from .jobs import Entry, Job, JobStore
 from .limits import MAX_BODY, BodyLimits
 from .mp4 import video
 from .scenario import Fault, Rule, Scenario
@@ -40,17 +41,22 @@ RequestListener = Callable[[Entry], None]  # told of every request once it is an
 JOURNAL_BODY_LIMIT = 64 * 1024
 
 
+def _call() -> Call:
+    """The request being answered, read once as plain values (see `calls`)."""
+    found = g.get("call")
+    if found is None:
+        found = g.call = Call.of(request.scope)  # type: ignore[arg-type]
+    return found
+
+
 def _base() -> str:
     """The API root as the client addressed it, so handed-out URLs work behind any host and port."""
-    return wire.api_root(request.scheme, request.headers.get("Host"), request.root_path, request.scope.get("server"))
+    return _call().base
 
 
 def _test_id() -> str:
     """The namespace of an API request: `X-Test-Id`, or the `testId` query parameter."""
-    found = g.get("test_id")
-    if found is None:
-        found = g.test_id = request.headers.get("X-Test-Id") or request.args.get("testId") or ""
-    return found
+    return _call().test_id
 
 
 async def _journal_body() -> Any:
@@ -156,9 +162,11 @@ def create_app(
     admin_token: str | None = None,
     webhook_secret: str | None = None,
     control_allow: tuple[str, ...] = (),
+    fast_polls: bool = True,
 ) -> Quart:
     """The app serving `scenario`. `control_allow` names the origins and hosts (or `*`) the control
-    API also answers to, besides localhost and addresses (see `control.foreign`)."""
+    API also answers to, besides localhost and addresses (see `control.foreign`). `fast_polls=False`
+    sends every poll through Quart (the tests compare the two paths)."""
     app = Quart("ormock")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # BodyLimits refuses larger bodies before Quart reads them
     store = JobStore(scenario, clock or ScaledClock(), seed, journal_max)
@@ -255,9 +263,10 @@ def create_app(
 
     def facts(status: int, body: Any) -> dict[str, Any]:
         """What the journal keeps of the request being answered."""
+        call = _call()
         return {
-            "method": request.method, "path": request.path, "query": dict(request.args), "status": status,
-            "headers": list(request.headers.items()), "body": body, "job_id": g.get("job_id"),
+            "method": call.method, "path": call.path, "query": call.query, "status": status,
+            "headers": call.headers, "body": body, "job_id": g.get("job_id"),
             "rule": g.get("rule"), "error": g.get("error"), "fault": g.get("fault"), "scripted": g.get("scripted"),
             "authorised": g.get("authorised", False),
         }  # fmt: skip
@@ -271,23 +280,28 @@ def create_app(
             await record(response.status_code)
         return response
 
+    def respond(answer: Answer) -> Response:
+        g.error, g.scripted = answer.error, answer.scripted or g.get("scripted")
+        return Response(answer.body, answer.status, answer.headers, content_type="application/json")
+
     @app.errorhandler(Failure)
     async def _failure(exc: Failure) -> Response:
-        g.error = exc.message or wire.MESSAGES.get(exc.code)
         wait = store.clock.client_seconds(exc.retry_after) if exc.retry_after is not None else None
-        return error_response(exc.code, exc.message, wait)
+        return respond(error_answer(exc.code, exc.message, wait))
 
     @app.errorhandler(HTTPException)
     async def _http(exc: HTTPException) -> Response:
         code = exc.code or 500
+        response = respond(error_answer(code, wire.MESSAGES.get(code, exc.name)))
         allowed = getattr(exc, "valid_methods", None)  # a 405 says what the path takes (RFC 9110)
-        headers = {"Allow": ", ".join(allowed)} if allowed else None
-        return error_response(code, wire.MESSAGES.get(code, exc.name), headers=headers)
+        if allowed:
+            response.headers["Allow"] = ", ".join(allowed)
+        return response
 
     @app.errorhandler(Exception)
     async def _crash(exc: Exception) -> Response:
         logging.getLogger("ormock").exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500)
+        return respond(error_answer(500))
 
     @app.post("/api/v1/videos")
     async def submit() -> Response:
@@ -338,20 +352,7 @@ def create_app(
         job = find(job_id)
         if await inject("poll", job.rule) is not None:
             return _dropping("application/json", 512)
-        view = store.poll(job)
-        if view.fault is not None:
-            g.scripted = job.rule.name
-            raise Failure.of(view.fault)
-        return json_response(answer(job, view, _base()))
-
-    def answer(job: Job, view: View, base: str) -> dict[str, Any]:
-        """The job object for a poll that got through, with keyless URLs while they last."""
-        gone = job.gone_at(view, store.scenario.server.output_ttl)
-        if gone is None:
-            return wire.job(job, view, base)
-        expires = int(store.clock.client_time(gone))
-        signed = [faults.signed_query(job, index, expires) for index in range(view.step.outputs)]
-        return wire.job(job, view, base, expires, signed)
+        return respond(polled(store, faults, job, store.poll(job), _call()))
 
     @app.get("/api/v1/videos/<job_id>/content")
     async def content(job_id: str) -> Response:
@@ -399,5 +400,5 @@ def create_app(
         g.deferred = True
         return content.response(fault, finish)
 
-    app.asgi_app = FastPolls(BodyLimits(app.asgi_app), store, answer, note)  # type: ignore[method-assign,assignment]
+    app.asgi_app = FastPolls(BodyLimits(app.asgi_app), store, faults, note, enabled=fast_polls)  # type: ignore[method-assign,assignment]
     return app

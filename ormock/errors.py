@@ -8,8 +8,6 @@ from typing import Any
 
 from quart import Response
 
-from . import wire
-
 
 class Failure(Exception):
     """Raised in a handler to answer with the service's error envelope. `retry_after` is in
@@ -51,10 +49,3 @@ def retry_headers(seconds: float | None) -> dict[str, str]:
     if whole != seconds:
         headers["retry-after-ms"] = str(max(1, math.ceil(seconds * 1000)))
     return headers
-
-
-def error_response(
-    code: int, message: str | None = None, retry_after: float | None = None, headers: dict[str, str] | None = None
-) -> Response:
-    """The error envelope; `retry_after` in the client's seconds."""
-    return json_response(wire.error(code, message), code, {**(headers or {}), **retry_headers(retry_after)})

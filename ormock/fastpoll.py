@@ -3,39 +3,36 @@
 Polls are what clients send most, and Quart's per-request context costs more than everything
 ormock does for a poll. `FastPolls` wraps the app: a `GET /api/v1/videos/{id}` with a good key,
 for a job that exists, with no rate limit and no scripted faults in play, is answered here with
-the very functions the Quart route uses (`store.poll`, `answer`, `note`). Anything else (errors,
-faults, other paths) goes on to Quart unchanged, before any poll is counted.
+the very functions the Quart route uses (`Call.of`, `store.poll`, `calls.polled`, `note`), so the
+answer and the journal entry are the same bytes either way (tests/test_one_poll_path.py). Anything
+else (errors, faults, rate limits, other paths) goes on to Quart unchanged, before any poll is
+counted.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl
 
-from . import routes, wire
+from . import routes
 from .auth import key_problem
-from .errors import retry_headers
-from .jobs import Job, JobStore, View
+from .calls import Call, error_answer, polled
+from .faults import Faults
+from .jobs import JobStore
 
 ASGIApp = Callable[..., Awaitable[None]]
 
 
 class FastPolls:
     def __init__(
-        self,
-        inner: ASGIApp,
-        store: JobStore,
-        answer: Callable[[Job, View, str], dict[str, Any]],
-        note: Callable[..., object],
+        self, inner: ASGIApp, store: JobStore, faults: Faults, note: Callable[..., object], enabled: bool = True
     ) -> None:
-        self.inner, self.store, self.answer, self.note = inner, store, answer, note
+        self.inner, self.store, self.faults, self.note, self.enabled = inner, store, faults, note, enabled
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or not await self._poll(scope, send):
+        if not self.enabled or scope["type"] != "http" or scope["method"] != "GET" or not await self._poll(scope, send):
             await self.inner(scope, receive, send)
 
     async def _poll(self, scope: dict[str, Any], send: Any) -> bool:
@@ -46,42 +43,25 @@ class FastPolls:
         if job_id is None or path.endswith("/content") or scenario.faults or scenario.server.rate_limit:
             return False
         started = time.perf_counter()
-        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-        if key_problem(headers.get("authorization", ""), scenario.api_keys) is not None:
+        call = Call.of(scope)
+        if key_problem(call.header("authorization") or "", scenario.api_keys) is not None:
             return False
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
-        test_id = headers.get("x-test-id") or query.get("testId") or ""
-        job = self.store.get(job_id, test_id)
+        job = self.store.get(job_id, call.test_id)
         if job is None or job.rule.faults:
             return False
         view = self.store.poll(job)
         try:
-            status, payload, extra, error = self._render(scope, headers, job, view)
+            answer = polled(self.store, self.faults, job, view, call)
         except Exception:  # never a traceback to the client: the same 500 the Quart app would send
             logging.getLogger("ormock").exception("unhandled error on GET %s", path)
-            status, extra, error = 500, [], wire.MESSAGES[500]
-            payload = json.dumps(wire.error(500)).encode()
-        response_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": response_headers + extra})
-        await send({"type": "http.response.body", "body": payload})
+            answer = error_answer(500)
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(answer.body)).encode())]
+        headers += [(name.lower().encode(), value.encode()) for name, value in answer.headers.items()]
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body})
         self.note(
-            test_id, started, method="GET", path=path, query=query, status=status, headers=list(headers.items()),
-            body=None, job_id=job.id, rule=job.rule, error=error, scripted=job.rule.name if view.fault else None,
+            call.test_id, started, method="GET", path=path, query=call.query, status=answer.status,
+            headers=call.headers, body=None, job_id=job.id, rule=job.rule, error=answer.error,
+            scripted=answer.scripted, authorised=True,
         )  # fmt: skip
         return True
-
-    def _render(
-        self, scope: dict[str, Any], headers: dict[str, str], job: Job, view: View
-    ) -> tuple[int, bytes, list[tuple[bytes, bytes]], str | None]:
-        """Status, body, extra headers and error message of a poll's answer."""
-        if view.fault is not None:  # an error step of the timeline, answered as the Quart route would
-            status = view.fault.respond or 500
-            body = wire.error(status, view.fault.message)
-            wait = view.fault.retry_after
-            seconds = self.store.clock.client_seconds(wait) if wait is not None else None
-            extra = [(name.lower().encode(), value.encode()) for name, value in retry_headers(seconds).items()]
-            return status, json.dumps(body, separators=(",", ":")).encode(), extra, body["error"]["message"]
-        base = wire.api_root(
-            scope.get("scheme", "http"), headers.get("host"), scope.get("root_path", ""), scope.get("server")
-        )
-        return 200, json.dumps(self.answer(job, view, base), separators=(",", ":")).encode(), [], None

@@ -1,0 +1,101 @@
+"""An API request as plain values (`Call`), and the answers that are the same whichever path
+serves the request (`Answer`): the raw-ASGI hot path for polls (`fastpoll`) and the Quart app
+both read a request through `Call` and answer a poll through `polled`, so each rule about a poll
+(its namespace, its URLs, its error rendering, its `Retry-After`) is written once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from . import wire
+from .errors import retry_headers
+
+if TYPE_CHECKING:
+    from .faults import Faults
+    from .jobs import Job, JobStore, View
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What a handler needs of a request: method, path, query, headers (names in lower case, in
+    the order received), and where it was addressed."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: list[tuple[str, str]]
+    scheme: str = "http"
+    root_path: str = ""
+    server: tuple[str, int | None] | None = None
+    _named: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, scope: dict[str, Any]) -> Call:
+        """The call an ASGI scope describes (both paths build it the same way)."""
+        headers = [(name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in scope["headers"]]
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+        return cls(
+            scope["method"], scope["path"], query, headers, scope.get("scheme", "http"), scope.get("root_path", ""),
+            scope.get("server"), dict(headers),
+        )  # fmt: skip
+
+    def header(self, name: str) -> str | None:
+        return self._named.get(name)
+
+    @property
+    def test_id(self) -> str:
+        """The namespace: `X-Test-Id`, or the `testId` query parameter (URLs ormock hands out carry it)."""
+        return self.header("x-test-id") or self.query.get("testId") or ""
+
+    @property
+    def base(self) -> str:
+        """The API root as the client addressed it (the bound address when it sent no Host)."""
+        return wire.api_root(self.scheme, self.header("host"), self.root_path, self.server)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A JSON answer: status, body, extra headers, and what the journal says of it."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+    scripted: str | None = None  # the rule whose scripted `respond` this is
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def error_answer(
+    code: int, message: str | None = None, wait: float | None = None, scripted: str | None = None
+) -> Answer:
+    """The service's error envelope; `wait` is a `Retry-After` in the client's seconds."""
+    body = wire.error(code, message)
+    return Answer(code, _dumps(body), retry_headers(wait), body["error"]["message"], scripted)
+
+
+def job_object(store: JobStore, faults: Faults, job: Job, view: View, base: str) -> dict[str, Any]:
+    """The job object for a poll that got through, with keyless URLs while they last."""
+    gone = job.gone_at(view, store.scenario.server.output_ttl)
+    if gone is None:
+        return wire.job(job, view, base)
+    expires = int(store.clock.client_time(gone))
+    signed = [faults.signed_query(job, index, expires) for index in range(view.step.outputs)]
+    return wire.job(job, view, base, expires, signed)
+
+
+def polled(store: JobStore, faults: Faults, job: Job, view: View, call: Call) -> Answer:
+    """The answer to a poll that has been counted and saw `view`: the job object, or the error its
+    timeline's current step scripts (with its `Retry-After` in the client's seconds)."""
+    step = view.fault
+    if step is not None:
+        code = step.respond or 500
+        wait = store.clock.client_seconds(step.retry_after) if step.retry_after is not None else None
+        return error_answer(code, step.message, wait, scripted=job.rule.name)
+    return Answer(200, _dumps(job_object(store, faults, job, view, call.base)))
