@@ -1,22 +1,24 @@
-"""The reference: a bare Hypercorn ASGI app answering every request with the same bytes ormock
-sends for a poll. Whatever ormock costs above this is ormock's own.
+"""The reference: a bare ASGI app answering every request with the same bytes ormock sends for a
+poll, under the same server ormock uses. Whatever ormock costs above this is ormock's own.
 
-    python bench/bare.py BODY_FILE   (prints its base URL, then serves until killed)
+    python bench/bare.py BODY_FILE [hypercorn|granian]   (prints its base URL, then serves until killed)
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
+from pathlib import Path
 
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ormock.server import bind, run
 
 
 def main() -> None:
     with open(sys.argv[1], "rb") as file:
         body = file.read()
+    server = sys.argv[2] if len(sys.argv) > 2 else "hypercorn"
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
 
     async def app(scope, receive, send):  # type: ignore[no-untyped-def]
@@ -31,16 +33,9 @@ def main() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(1024)
+    sock = bind("127.0.0.1", 0)
     print(f"http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
-    config = Config()
-    config.bind = [f"fd://{sock.detach()}"]
-    config.loglevel = "WARNING"
-    config.accesslog = None
-    asyncio.run(serve(app, config))  # type: ignore[arg-type]
+    asyncio.run(run(app, sock, server=server))
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ class Call:
     def of(cls, scope: dict[str, Any]) -> Call:
         """The call an ASGI scope describes (both paths build it the same way)."""
         headers = [(name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in scope["headers"]]
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+        raw_query = scope.get("query_string", b"")
+        query = dict(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True)) if raw_query else {}
         return cls(
             scope["method"], scope["path"], query, headers, scope.get("scheme", "http"), scope.get("root_path", ""),
             scope.get("server"), dict(headers),
@@ -92,10 +93,18 @@ def job_object(store: JobStore, faults: Faults, job: Job, view: View, base: str)
 
 def polled(store: JobStore, faults: Faults, job: Job, view: View, call: Call) -> Answer:
     """The answer to a poll that has been counted and saw `view`: the job object, or the error its
-    timeline's current step scripts (with its `Retry-After` in the client's seconds)."""
+    timeline's current step scripts (with its `Retry-After` in the client's seconds).
+
+    The job object only changes with the job's step, its status and the URL the client used, so
+    its encoding is kept on the job for the next poll that sees the same (polls are the hot path)."""
     step = view.fault
     if step is not None:
         code = step.respond or 500
         wait = store.clock.client_seconds(step.retry_after) if step.retry_after is not None else None
         return error_answer(code, step.message, wait, scripted=job.rule.name)
-    return Answer(200, _dumps(job_object(store, faults, job, view, call.base)))
+    base = call.base
+    key = (view.index, view.status, view.since, base, id(store.scenario))
+    cached = job.answered
+    if cached is None or cached[0] != key:
+        cached = job.answered = (key, Answer(200, _dumps(job_object(store, faults, job, view, base))))
+    return cached[1]

@@ -12,18 +12,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from . import __version__, builtins
-from .app import create_app
-from .clock import FIXED_START, ManualClock, ScaledClock
-from .dashboard import run_dashboard
-from .demo import run_demo
-from .log import Lines, watch_statuses
 from .problems import Problem
-from .reload import watch_scenario
 from .scenario import Scenario, ScenarioError, load, parse
-from .server import base_url, bind, run, unavailable
+
+# What only `serve` or `demo` needs (the web server, Rich's live display) is imported inside them,
+# so `ormock validate` and `ormock --version` start quickly.
 
 app = typer.Typer(
     help="A local stand-in for OpenRouter's video generation API, driven by TOML scenarios.",
@@ -161,6 +156,15 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the video API from SCENARIO. The first line printed is the base URL for clients."""
+    from rich.console import Console
+
+    from .app import create_app
+    from .clock import FIXED_START, ManualClock, ScaledClock
+    from .dashboard import run_dashboard
+    from .log import Lines, watch_statuses
+    from .reload import watch_scenario
+    from .server import base_url, bind, run, unavailable
+
     loaded, named = _load(scenario, "ormock: invalid scenario, not serving:")
     if watch and loaded.path is None:
         _fail("ormock: --watch needs a scenario file to watch")
@@ -301,6 +305,10 @@ def demo(
     speed: Annotated[float, typer.Option(help="Clock speed; the default runs minutes in seconds.", min=1)] = 1000.0,
 ) -> None:
     """Run a careful reference client through every rule of SCENARIO and show what it saw."""
+    from rich.console import Console
+
+    from .demo import run_demo
+
     loaded, _ = _load(scenario, "ormock: invalid scenario:")
     stories = run_demo(loaded, speed, Console())
     if any(not story.events for story in stories if story.ending.startswith("no request")):

@@ -68,6 +68,7 @@ class Job:
     step_polls: int = 0
     forced: Step | None = None  # a status set through the control API: the timeline stops there
     forced_at: float = 0.0
+    answered: tuple[Any, Any] | None = None  # the last job object sent, encoded (see `calls.polled`)
 
     def settle(self, now: float) -> None:
         """Move past every time-based step that has run out by `now`."""

@@ -32,6 +32,8 @@ def shown(text: object, limit: int = MAX_SHOWN) -> str:
 
 def secret_query(query: dict[str, str]) -> dict[str, str]:
     """A query string's parameters with secret-looking values redacted."""
+    if not query:
+        return query
     return {name: REDACTED if _SECRET_NAMES.search(name) and value else value for name, value in query.items()}
 
 
