@@ -248,8 +248,9 @@ def create_app(
         on either path. `fields` are the `Entry`'s, with `rule` as the `Rule` itself."""
         rule = fields.pop("rule", None)
         authorised = fields.pop("authorised", True)
+        took = time.perf_counter() - started
         entry = Entry(
-            seq=0, time=store.clock.time(), latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            seq=0, time=store.clock.time(), latency_ms=round(took * 1000, 3), wall=time.time() - took,
             rule=rule.name if rule is not None else None, **fields,
         )  # fmt: skip
         if entry.path.startswith("/api/v1/"):
@@ -268,7 +269,7 @@ def create_app(
             "method": call.method, "path": call.path, "query": call.query, "status": status,
             "headers": call.headers, "body": body, "job_id": g.get("job_id"),
             "rule": g.get("rule"), "error": g.get("error"), "fault": g.get("fault"), "scripted": g.get("scripted"),
-            "authorised": g.get("authorised", False),
+            "authorised": g.get("authorised", False), "seen": g.get("seen"), "retry_after": g.get("retry_after"),
         }  # fmt: skip
 
     async def record(status: int) -> None:
@@ -282,6 +283,7 @@ def create_app(
 
     def respond(answer: Answer) -> Response:
         g.error, g.scripted = answer.error, answer.scripted or g.get("scripted")
+        g.seen, g.retry_after = answer.seen, answer.wait
         return Response(answer.body, answer.status, answer.headers, content_type="application/json")
 
     @app.errorhandler(Failure)

@@ -67,6 +67,8 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     scripted: str | None = None  # the rule whose scripted `respond` this is
+    wait: float | None = None  # the Retry-After it carries, in the client's seconds
+    seen: str | None = None  # a poll's: the job status it carries
 
 
 def _dumps(value: Any) -> bytes:
@@ -78,7 +80,7 @@ def error_answer(
 ) -> Answer:
     """The service's error envelope; `wait` is a `Retry-After` in the client's seconds."""
     body = wire.error(code, message)
-    return Answer(code, _dumps(body), retry_headers(wait), body["error"]["message"], scripted)
+    return Answer(code, _dumps(body), retry_headers(wait), body["error"]["message"], scripted, wait)
 
 
 def job_object(store: JobStore, faults: Faults, job: Job, view: View, base: str) -> dict[str, Any]:
@@ -106,5 +108,6 @@ def polled(store: JobStore, faults: Faults, job: Job, view: View, call: Call) ->
     key = (view.index, view.status, view.since, base, id(store.scenario))
     cached = job.answered
     if cached is None or cached[0] != key:
-        cached = job.answered = (key, Answer(200, _dumps(job_object(store, faults, job, view, base))))
+        body = _dumps(job_object(store, faults, job, view, base))
+        cached = job.answered = (key, Answer(200, body, seen=view.status))
     return cached[1]

@@ -150,6 +150,10 @@ def serve(
             envvar="ORMOCK_SERVER",
         ),
     ] = ServerKind.hypercorn,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="When the server stops, write the client report here: .json, .xml (JUnit) or .md."),
+    ] = None,
     url_file: Annotated[
         Path | None,
         typer.Option(help="Also write the base URL to this file once the server listens (for test harnesses)."),
@@ -171,6 +175,8 @@ def serve(
     missing = unavailable(server.value)
     if missing is not None:
         _fail(f"ormock: {missing}")
+    if report is not None and (report.suffix not in (".json", ".xml", ".md") or not report.parent.is_dir()):
+        _fail(f"ormock: --report {report}: give a .json, .xml or .md file in a folder that exists")
     if url_file is not None and not url_file.parent.is_dir():
         _fail(f"ormock: --url-file {url_file}: the folder {url_file.parent} does not exist")
     # A seeded manual clock starts at a fixed time, so job ids repeat exactly from run to run.
@@ -229,6 +235,15 @@ def serve(
     asyncio.run(run(web, sock, server=server.value, background=background, on_ready=ready, say=tell))
     if lines is not None:
         lines.flush()  # the lines of the last moments before the stop
+    if report is not None or dashboard:
+        from . import report as client_report
+
+        found = client_report.build(store)
+        if report is not None:
+            report.write_text(client_report.render(found, report.suffix), "utf-8")
+            _say(f"ormock: wrote the client report to {report}")
+        if dashboard:  # what the person watched is gone with the screen: leave the verdicts
+            _say(client_report.summary(found))
     _say("ormock: stopped")
 
 

@@ -161,6 +161,14 @@ def control_api(
             }
         )
 
+    @api.get("/report")
+    async def client_report() -> Response:
+        """The client report (docs/client-report.md): every client, or those of `?test_id=`."""
+        from . import report
+
+        test_id = request.args.get("test_id", _namespace())
+        return json_response(report.build(store, test_id))
+
     @api.get("/credits")
     async def balances() -> Response:
         """The credit balances of this test id; `?key=` adds the account of that API key."""

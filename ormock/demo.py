@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .report import failures
 from .scenario import Rule, Scenario
 from .simulator import Simulator
 from .submit import Rejected, check
@@ -216,6 +217,7 @@ def run_demo(scenario: Scenario, speed: float, console: Console) -> list[Story]:
     with Simulator(scenario, speed=speed, seed=1) as sim:
         console.print(f"ormock demo: {scenario.path or 'scenario'} at {sim.base_url}, speed {speed:g}x")
         stories = asyncio.run(_drive(sim, scenario, speed))
+        graded = sim.report()
     table = Table(title="what a careful client sees, rule by rule", show_lines=True, expand=True)
     table.add_column("rule", style="bold", ratio=2)
     table.add_column("the client saw, in order", ratio=5)
@@ -224,4 +226,15 @@ def run_demo(scenario: Scenario, speed: float, console: Console) -> list[Story]:
         ending = Text(story.ending, style="green" if story.good else "yellow")
         table.add_row(story.rule, " -> ".join(story.events), ending)
     console.print(table)
+    # what the client report says of the careful client, per rule's test id (docs/client-report.md)
+    failing = [c for c in graded["clients"] if c["verdict"] == "fail"]
+    console.print(
+        Text(
+            f"client report: {len(graded['clients'])} client(s) (one per rule), "
+            f"{graded['counts']['fail']} check(s) failed, {graded['counts']['warn']} warned",
+            style="green" if not failing else "yellow",
+        )
+    )
+    for line in failures(graded, "warn"):
+        console.print(Text(line, style="yellow"))
     return stories

@@ -62,6 +62,6 @@ class FastPolls:
         self.note(
             call.test_id, started, method="GET", path=path, query=call.query, status=answer.status,
             headers=call.headers, body=None, job_id=job.id, rule=job.rule, error=answer.error,
-            scripted=answer.scripted, authorised=True,
+            scripted=answer.scripted, authorised=True, seen=answer.seen, retry_after=answer.wait,
         )  # fmt: skip
         return True

@@ -150,6 +150,9 @@ class Entry:
     scripted: str | None = None  # the rule whose scripted answer this was (a `respond`), if any
     sent: int | None = None  # content downloads: the bytes of the body sent
     complete: bool | None = None  # content downloads: whether the whole body went out
+    wall: float = 0.0  # real unix time the request came
+    seen: str | None = None  # polls: the job status the answer carried
+    retry_after: float | None = None  # the wait the answer asked for, in the client's seconds
 
     @property
     def action(self) -> str:

@@ -15,6 +15,9 @@ clock with the `ormock` marker, or for the session with ini options:
     ormock_speed = "100"
     ormock_clock = "scaled"
 
+`client_checks="fail"` (or the ini option `ormock_client_checks = fail`) fails a test whose
+client broke a check of the client report, with the evidence; `"warn"` counts warnings too.
+
 Relative scenario paths are read from the pytest root directory; a name that is no file there is a
 built-in scenario's (`scenario="ci-fast"`).
 """
@@ -29,23 +32,31 @@ import pytest
 
 from .simulator import Simulator
 
-_OPTIONS = ("scenario", "speed", "clock", "seed")
+_OPTIONS = ("scenario", "speed", "clock", "seed", "client_checks")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("ormock_scenario", "scenario file for the ormock fixtures (default: the built-in default)")
     parser.addini("ormock_speed", "clock speed for the ormock fixtures", default="1")
     parser.addini("ormock_clock", "scaled or manual", default="scaled")
+    parser.addini(
+        "ormock_client_checks",
+        "fail a test whose client broke a client-report check: 'fail' (broken checks), 'warn' (warnings too)",
+        default="",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "ormock(scenario=None, speed=1, clock='scaled', seed=None): how the `ormock` fixture's server runs"
+        "markers",
+        "ormock(scenario=None, speed=1, clock='scaled', seed=None, client_checks=None): how the `ormock` fixture's "
+        "server runs, and whether a client-report finding fails the test",
     )
 
 
 def _settings(config: pytest.Config, marker: pytest.Mark | None) -> dict[str, Any]:
     settings: dict[str, Any] = {
+        "client_checks": config.getini("ormock_client_checks") or None,
         "scenario": config.getini("ormock_scenario") or None,
         "speed": float(config.getini("ormock_speed")),
         "clock": config.getini("ormock_clock"),
@@ -64,23 +75,44 @@ def _settings(config: pytest.Config, marker: pytest.Mark | None) -> dict[str, An
     return settings
 
 
+def _judge(sim: Simulator, level: str | None) -> None:
+    """Fails the test if its client broke a check of the client report (at `level` or worse)."""
+    if not level:
+        return
+    if level not in ("fail", "warn"):
+        raise pytest.UsageError(f"client_checks takes 'fail' or 'warn', not {level!r}")
+    from .report import failures
+
+    found = failures(sim.report(), level)
+    if found:
+        pytest.fail("the client broke checks of the ormock client report:\n" + "\n".join(found), pytrace=False)
+
+
 @pytest.fixture
 def ormock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
     """A fresh ormock server for this test."""
-    with Simulator(**_settings(request.config, request.node.get_closest_marker("ormock"))) as sim:
+    settings = _settings(request.config, request.node.get_closest_marker("ormock"))
+    level = settings.pop("client_checks")
+    with Simulator(**settings) as sim:
         monkeypatch.setenv("OPENROUTER_BASE_URL", sim.base_url)
         yield sim
+        _judge(sim, level)
 
 
 @pytest.fixture(scope="session")
 def _ormock_server(request: pytest.FixtureRequest) -> Iterator[Simulator]:
-    with Simulator(**_settings(request.config, None)) as sim:
+    settings = _settings(request.config, None)
+    settings.pop("client_checks")
+    with Simulator(**settings) as sim:
         yield sim
 
 
 @pytest.fixture
-def ormock_session(_ormock_server: Simulator, monkeypatch: pytest.MonkeyPatch) -> Simulator:
+def ormock_session(
+    _ormock_server: Simulator, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[Simulator]:
     """The session's ormock server, reset for this test."""
     _ormock_server.reset()
     monkeypatch.setenv("OPENROUTER_BASE_URL", _ormock_server.base_url)
-    return _ormock_server
+    yield _ormock_server
+    _judge(_ormock_server, _settings(request.config, request.node.get_closest_marker("ormock"))["client_checks"])

@@ -24,6 +24,7 @@ from .schema import (
     Fault,
     Match,
     RateLimit,
+    Report,
     Respond,
     Rule,
     ScenarioFile,
@@ -59,7 +60,7 @@ MAX_BYTES = 5 * 1024 * 1024
 _TABLES: dict[str, type[BaseModel]] = {
     "": ScenarioFile, "server": Server, "default": Rule, "rule": Rule, "match": Match,
     "timeline": Step, "submit": Respond, "download": Respond, "webhooks": Webhooks, "webhook": WebhookFaults,
-    "fault": Fault, "faults": Fault, "rate_limit": RateLimit,
+    "fault": Fault, "faults": Fault, "rate_limit": RateLimit, "report": Report,
 }  # fmt: skip
 _TOML_PLACE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -94,6 +95,7 @@ class Scenario:
     webhooks: Webhooks = field(default_factory=Webhooks)
     server: Server = field(default_factory=Server)
     faults: tuple[Fault, ...] = ()  # server-wide
+    report: Report = field(default_factory=Report)
 
     def pick(self, sub: Submission) -> Rule:
         """The first rule that takes `sub`, else the default."""
@@ -148,6 +150,7 @@ def parse(text: str, path: Path | None = None) -> Scenario:
         webhooks=file.webhooks,
         server=file.server,
         faults=tuple(file.fault),
+        report=file.report,
     )
 
 

@@ -279,6 +279,12 @@ class WebhookFaults(_Table):
         return value
 
 
+CheckName = Literal[
+    "poll interval", "polls after the end", "retry-after", "retried client errors", "5xx without backoff",
+    "never downloaded", "downloaded too early", "keyless requests", "duplicate submits", "webhook receiver",
+]  # fmt: skip
+
+
 class Rule(_Table):
     """A named behaviour: which submits it takes and what each of their jobs does."""
 
@@ -289,6 +295,7 @@ class Rule(_Table):
     download: Respond | None = None
     webhook: WebhookFaults = WebhookFaults()
     faults: list[Fault] = []
+    silence: list[CheckName] = []  # client-report checks not applied to this rule's jobs
 
     @field_validator("timeline")
     @classmethod
@@ -340,9 +347,17 @@ class Webhooks(_Table):
         return value
 
 
+class Report(_Table):
+    """How the client report judges clients (docs/client-report.md)."""
+
+    min_poll_interval: Seconds = 10.0  # scenario seconds between two polls of one job, at least
+    silence: list[CheckName] = []  # checks not applied at all
+
+
 class ScenarioFile(_Table):
     """The whole file, as written."""
 
+    report: Report = Report()
     server: Server = Server()
     webhooks: Webhooks = Webhooks()
     fault: list[Fault] = []  # server-wide faults

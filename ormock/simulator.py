@@ -176,6 +176,12 @@ class Simulator:
         params = {"job": job_id, "status": status, "timeout": timeout}
         return self._call("GET", "/wait", test_id, params=params)
 
+    def report(self, test_id: str | None = None) -> dict[str, Any]:
+        """The client report (`GET /__ormock/report`): a verdict per client on every check, with
+        the evidence (docs/client-report.md)."""
+        params = {"test_id": test_id} if test_id is not None else {}
+        return self._call("GET", "/report", params=params)
+
     def credits(self, key: str | None = None, test_id: str | None = None) -> dict[str, Any]:
         """The credit balances (`GET /__ormock/credits`): `data` lists every account of the test id;
         with `key`, `key` is that API key's own account (None when it is unlimited)."""

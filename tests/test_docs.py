@@ -10,7 +10,7 @@ import pytest
 
 from ormock import parse_scenario
 from ormock.catalogue import MODEL_KEYS
-from ormock.schema import Fault, Match, RateLimit, Respond, Rule, Server, Step, WebhookFaults, Webhooks
+from ormock.schema import Fault, Match, RateLimit, Report, Respond, Rule, Server, Step, WebhookFaults, Webhooks
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "scenarios.md"
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -32,7 +32,9 @@ def test_readme_examples_load_too(example):
     assert parse_scenario(example).warnings == ()
 
 
-@pytest.mark.parametrize("table", [Step, Match, Rule, Respond, Server, Webhooks, WebhookFaults, Fault, RateLimit])
+@pytest.mark.parametrize(
+    "table", [Step, Match, Rule, Respond, Server, Webhooks, WebhookFaults, Fault, RateLimit, Report]
+)
 def test_every_key_is_documented(table):
     text = DOC.read_text()
     for name, field in table.model_fields.items():

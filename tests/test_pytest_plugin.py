@@ -68,5 +68,46 @@ def test_unknown_marker_option_is_a_usage_error(pytester):
         """
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.stdout.fnmatch_lines(["*@pytest.mark.ormock takes scenario, speed, clock, seed; not speeed*"])
+    result.stdout.fnmatch_lines(["*@pytest.mark.ormock takes scenario, speed, clock, seed, client_checks; not speeed*"])
     assert result.ret != 0
+
+
+def test_client_checks_fail_a_test_whose_client_broke_a_check(pytester):
+    pytester.makepyfile(
+        textwrap.dedent(
+            """
+            import httpx
+            import pytest
+
+            KEY = {"Authorization": "Bearer sk-or-plugin-0042"}
+
+            @pytest.mark.ormock(scenario="ci-fast", clock="manual", client_checks="fail")
+            def test_a_poller_that_hammers(ormock):
+                job = httpx.post(ormock.base_url + "/videos", headers=KEY,
+                                 json={"model": "google/veo-3.1", "prompt": "walk"}).json()
+                for _ in range(3):
+                    httpx.get(f"{ormock.base_url}/videos/{job['id']}", headers=KEY)
+
+            @pytest.mark.ormock(scenario="ci-fast", clock="manual", client_checks="fail")
+            def test_a_patient_poller(ormock):
+                job = httpx.post(ormock.base_url + "/videos", headers=KEY,
+                                 json={"model": "google/veo-3.1", "prompt": "walk"}).json()
+                for _ in range(3):
+                    ormock.advance(10)
+                    httpx.get(f"{ormock.base_url}/videos/{job['id']}", headers=KEY)
+
+            @pytest.mark.ormock(scenario="ci-fast", clock="manual")
+            def test_without_the_option_nothing_is_judged(ormock):
+                job = httpx.post(ormock.base_url + "/videos", headers=KEY,
+                                 json={"model": "google/veo-3.1", "prompt": "walk"}).json()
+                for _ in range(3):
+                    httpx.get(f"{ormock.base_url}/videos/{job['id']}", headers=KEY)
+            """
+        )
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines([
+        "*the client broke checks of the ormock client report:*",
+        "*FAIL poll interval (sk-or-…0042, python-httpx/*): job gen-vid-*: polled 3 times, 2 of them within 10 s*",
+    ])  # fmt: skip
