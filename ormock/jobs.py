@@ -151,13 +151,18 @@ class Entry:
     sent: int | None = None  # content downloads: the bytes of the body sent
     complete: bool | None = None  # content downloads: whether the whole body went out
     wall: float = 0.0  # real unix time the request came
+    key: str = ""  # the API key it carried (never shown: the journal and the report redact it)
+    agent: str = ""  # its User-Agent
+    what: str = ""  # `submit`, `poll`, `download`, `models`, `other` (see `action`), set when known
     seen: str | None = None  # polls: the job status the answer carried
     retry_after: float | None = None  # the wait the answer asked for, in the client's seconds
 
     @property
     def action(self) -> str:
         """`submit`, `poll`, `download`, `models` or `other`; `webhook` for a delivery attempt."""
-        return "webhook" if self.kind == "webhook" else routes.action(self.method, self.path)
+        if not self.what:
+            self.what = "webhook" if self.kind == "webhook" else routes.action(self.method, self.path)
+        return self.what
 
     @property
     def full_path(self) -> str:
@@ -215,7 +220,8 @@ class JobStore:
         self.journal_max = journal_max
         self.max_test_ids = max_test_ids
         self.journal_total = max(journal_max, JOURNAL_TOTAL)
-        self._kept: deque[tuple[Space, Entry]] = deque()  # every journal entry, oldest first
+        self._journal_count = 0  # entries in all the journals together
+        self._written: dict[str, Space] = {}
         self.started = clock.time()
         self.generation = 0  # goes up on every reset
         self.notices: deque[str] = deque(maxlen=20)  # server messages for the dashboard (e.g. reloads)
@@ -357,17 +363,23 @@ class JobStore:
     def keep(self, test_id: str, entry: Entry) -> None:
         """Adds `entry` to the journal of `test_id`, numbering it. Each namespace keeps its last
         `journal_max` entries, and all of them together at most `journal_total`: past that, the
-        oldest entry anywhere goes."""
+        namespace written least recently gives up its oldest entry."""
         self._seq += 1
         entry.seq = self._seq
         entry.headers = entry.headers[:JOURNAL_HEADERS]
         space = self.space(test_id)
+        if len(space.journal) < (space.journal.maxlen or 0):
+            self._journal_count += 1
         space.journal.append(entry)
-        self._kept.append((space, entry))
-        if len(self._kept) > self.journal_total:
-            old_space, old = self._kept.popleft()
-            if old_space.journal and old_space.journal[0] is old:
-                old_space.journal.popleft()
+        self._written.pop(test_id, None)
+        self._written[test_id] = space  # namespaces by their last write, the least recent first
+        while self._journal_count > self.journal_total:  # the least recently written namespace gives one up
+            quiet = next(iter(self._written.values()))
+            if quiet.journal:
+                quiet.journal.popleft()
+                self._journal_count -= 1
+            if not quiet.journal:
+                del self._written[quiet.test_id]
 
     def journal(self, test_id: str | None) -> list[Entry]:
         entries = [entry for space in self.spaces(test_id) for entry in space.journal]
@@ -379,10 +391,14 @@ class JobStore:
         if test_id is None:
             self._spaces.clear()
             self._empty.clear()
+            self._written.clear()
+            self._journal_count = 0
             self._order = {}
         else:
             self._empty.pop(test_id, None)
+            self._written.pop(test_id, None)
             space = self._spaces.pop(test_id, None)
+            self._journal_count -= len(space.journal) if space is not None else 0
             for job in space.jobs.values() if space is not None else ():
                 del self._order[id(job)]
         self.generation += 1

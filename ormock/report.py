@@ -13,6 +13,7 @@ says what each check looks at and why it matters.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import statistics
@@ -23,7 +24,6 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from . import safe
-from .auth import bearer_key
 from .jobs import Entry, Job, JobStore
 from .scenario import TERMINAL
 
@@ -63,22 +63,35 @@ def redact_key(key: str | None) -> str:
     return f"{key[:6]}…{key[-4:]}"
 
 
-def _header(entry: Entry, name: str) -> str:
-    for key, value in entry.headers:
-        if key.lower() == name:
-            return value
-    return ""
-
-
 def _key(entry: Entry) -> str:
-    return bearer_key(_header(entry, "authorization")) or ""
+    """The API key an entry was sent with."""
+    return entry.key
+
+
+def _signature(entry: Entry) -> tuple[Any, ...]:
+    """What makes two requests the same request: method, path, query, key and body."""
+    body = json.dumps(entry.body, sort_keys=True, default=str) if entry.body is not None else ""
+    return entry.method, entry.path, tuple(sorted(entry.query.items())), _key(entry), body
 
 
 def _same_request(a: Entry, b: Entry) -> bool:
-    """Sent again unchanged: the same method, path, query, key and body."""
-    return (a.method, a.path, a.query, _key(a), json.dumps(a.body, sort_keys=True, default=str)) == (
-        b.method, b.path, b.query, _key(b), json.dumps(b.body, sort_keys=True, default=str),
-    )  # fmt: skip
+    """Sent again unchanged."""
+    return _signature(a) == _signature(b)
+
+
+def _next_same(entries: list[Entry], wanted: Iterable[int]) -> dict[int, list[int]]:
+    """For each index in `wanted`, the later indexes of entries that are the same request."""
+    wanted = list(wanted)
+    routes_wanted = {(entries[i].method, entries[i].path) for i in wanted}
+    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for index, entry in enumerate(entries):
+        if (entry.method, entry.path) in routes_wanted:
+            groups[_signature(entry)].append(index)
+    found: dict[int, list[int]] = {}
+    for index in wanted:
+        same = groups[_signature(entries[index])]
+        found[index] = same[bisect.bisect_right(same, index) :]
+    return found
 
 
 class _Judge:
@@ -97,7 +110,7 @@ class _Judge:
         self.owner: dict[str, tuple[str, str]] = {}
         for entry in entries:
             if entry.action == "submit" and entry.status == 202 and entry.job_id:
-                self.owner[entry.job_id] = (_key(entry), _header(entry, "user-agent"))
+                self.owner[entry.job_id] = (entry.key, entry.agent)
 
     def silenced(self, check: str, job_id: str | None) -> bool:
         if check in self.settings.silence:
@@ -112,7 +125,7 @@ class _Judge:
         if entry.kind == "webhook" or (owner is not None and entry.action in ("poll", "download")
                                        and _key(entry) != owner[0] and "signature" not in entry.query):  # fmt: skip
             return owner or ("", "")
-        return _key(entry), _header(entry, "user-agent")
+        return entry.key, entry.agent
 
     def findings(self) -> dict[tuple[str, str], list[Finding]]:
         by_client: dict[tuple[str, str], list[Entry]] = defaultdict(list)
@@ -120,6 +133,7 @@ class _Judge:
             by_client[self.client_of(entry)].append(entry)
         found: dict[tuple[str, str], list[Finding]] = {}
         for client, entries in by_client.items():
+            self._sort(entries)
             results: list[Finding] = []
             for check in (self.poll_interval, self.polls_after_the_end, self.retry_after, self.retried_client_errors,
                           self.no_backoff, self.never_downloaded, self.too_early, self.keyless, self.duplicates,
@@ -128,13 +142,32 @@ class _Judge:
             found[client] = results
         return found
 
+    def _sort(self, entries: list[Entry]) -> None:
+        """One pass over a client's entries: what the checks look at, by kind."""
+        self.api: list[Entry] = []
+        self.polls: dict[str, list[Entry]] = defaultdict(list)
+        self.downloads: dict[str, list[Entry]] = defaultdict(list)
+        self.submits: list[Entry] = []
+        self.webhook_tries: dict[str, list[Entry]] = defaultdict(list)
+        for entry in entries:
+            action = entry.action
+            if action == "webhook":
+                if entry.job_id:
+                    self.webhook_tries[entry.job_id].append(entry)
+                continue
+            self.api.append(entry)
+            if action == "poll":
+                if entry.job_id in self.jobs:
+                    self.polls[entry.job_id].append(entry)
+            elif action == "download":
+                if entry.job_id:
+                    self.downloads[entry.job_id].append(entry)
+            elif action == "submit" and entry.status == 202 and entry.job_id:
+                self.submits.append(entry)
+
     # --- the checks -------------------------------------------------------------------------------
     def _polls(self, entries: list[Entry]) -> dict[str, list[Entry]]:
-        polls: dict[str, list[Entry]] = defaultdict(list)
-        for entry in entries:
-            if entry.action == "poll" and entry.job_id and entry.job_id in self.jobs:
-                polls[entry.job_id].append(entry)
-        return polls
+        return self.polls
 
     def poll_interval(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
         least = self.settings.min_poll_interval
@@ -166,11 +199,16 @@ class _Judge:
                 )  # fmt: skip
 
     def retry_after(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
-        api = [e for e in entries if e.kind == "api"]
+        api = self.api
+        by_target: dict[tuple[str, str | None], list[int]] = defaultdict(list)
+        for index, entry in enumerate(api):
+            by_target[(entry.action, entry.job_id)].append(index)
         for index, told in enumerate(api):
             if told.retry_after is None:
                 continue
-            after = next((e for e in api[index + 1 :] if e.action == told.action and e.job_id == told.job_id), None)
+            same = by_target[(told.action, told.job_id)]
+            position = bisect.bisect_right(same, index)
+            after = api[same[position]] if position < len(same) else None
             if after is not None and after.wall - told.wall < told.retry_after - 0.001:
                 yield Finding(
                     "retry-after", "fail",
@@ -180,11 +218,11 @@ class _Judge:
                 )  # fmt: skip
 
     def retried_client_errors(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
-        api = [e for e in entries if e.kind == "api"]
-        for index, refused in enumerate(api):
-            if refused.status not in CLIENT_ERRORS:
-                continue
-            again = next((e for e in api[index + 1 :] if _same_request(refused, e)), None)
+        api = self.api
+        later = _next_same(api, (i for i, e in enumerate(api) if e.status in CLIENT_ERRORS))
+        for index, after in later.items():
+            refused = api[index]
+            again = api[after[0]] if after else None
             if again is not None:
                 yield Finding(
                     "retried client errors", "fail",
@@ -194,18 +232,22 @@ class _Judge:
                 )  # fmt: skip
 
     def no_backoff(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
-        api = [e for e in entries if e.kind == "api"]
+        api = self.api
         seen_chains: set[int] = set()
-        for index, first in enumerate(api):
-            broken = first.status >= 500 or first.fault in ("reset", "truncate") or first.complete is False
-            if not broken or first.seq in seen_chains or first.retry_after is not None:
+
+        def broken(entry: Entry) -> bool:
+            return entry.status >= 500 or entry.complete is False or (entry.fault or "").endswith(("reset", "%"))
+
+        later_same = _next_same(api, (i for i, e in enumerate(api) if broken(e) and e.retry_after is None))
+        for index, after in later_same.items():
+            first = api[index]
+            if first.seq in seen_chains:
                 continue
             chain = [first]
-            for later in api[index + 1 :]:
-                if _same_request(first, later):
-                    chain.append(later)
-                    if not (later.status >= 500 or later.complete is False):
-                        break
+            for position in after:
+                chain.append(api[position])
+                if not broken(api[position]):
+                    break
             seen_chains.update(e.seq for e in chain)
             gaps = [b.wall - a.wall for a, b in itertools.pairwise(chain)]
             # no wait at all (each retry within 0.1 s), or waits that never grow
@@ -220,10 +262,7 @@ class _Judge:
                 )  # fmt: skip
 
     def never_downloaded(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
-        downloads: dict[str, list[Entry]] = defaultdict(list)
-        for entry in entries:
-            if entry.action == "download" and entry.job_id:
-                downloads[entry.job_id].append(entry)
+        downloads = self.downloads
         for job_id, (key, _) in self.owner.items():
             if key != client[0] or job_id not in self.jobs:
                 continue
@@ -239,19 +278,19 @@ class _Judge:
                 yield Finding("never downloaded", "fail", "fetched its content only after it had expired (410)",
                               job_id, [e.seq for e in gone], [e.time for e in gone])  # fmt: skip
             else:  # the evidence: the poll that told the client it had completed, and any partial downloads
-                told = [e for e in entries if e.job_id == job_id and e.seen == "completed"][:1] + got
+                told = [e for e in self.polls.get(job_id, []) if e.seen == "completed"][:1] + got
                 yield Finding("never downloaded", "warn", "completed, but its content was never fetched whole",
                               job_id, [e.seq for e in told], [e.time for e in told])  # fmt: skip
 
     def too_early(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
-        for entry in entries:
-            if entry.action == "download" and entry.status == 409:
+        for entry in itertools.chain.from_iterable(self.downloads.values()):
+            if entry.status == 409:
                 why = f"asked for content while {safe.shown(entry.error or '')}"
                 yield Finding("downloaded too early", "fail", why, entry.job_id, [entry.seq], [entry.time])
 
     def keyless(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
-        for entry in entries:
-            if entry.action not in ("poll", "download") or not entry.job_id or entry.job_id not in self.owner:
+        for entry in itertools.chain(*self.polls.values(), *self.downloads.values()):
+            if not entry.job_id or entry.job_id not in self.owner or entry.key == client[0]:
                 continue
             if "signature" in entry.query:  # a keyless signed link: meant to be used without the key
                 continue
@@ -263,26 +302,24 @@ class _Judge:
                               entry.job_id, [entry.seq], [entry.time])  # fmt: skip
 
     def duplicates(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
-        submits = [e for e in entries if e.action == "submit" and e.status == 202 and e.job_id]
+        submits = self.submits
         ended_at: dict[str, int] = {}
-        for entry in entries:
-            if entry.action == "poll" and entry.seen in TERMINAL and entry.job_id not in ended_at:
-                ended_at[entry.job_id or ""] = entry.seq
-        for index, later in enumerate(submits):
-            for earlier in submits[:index]:
-                running = ended_at.get(earlier.job_id or "", 1 << 62) > later.seq
-                if running and _same_request(earlier, later):
-                    yield Finding("duplicate submits", "warn",
-                                  f"submitted the same body again while job {earlier.job_id} had not ended",
-                                  later.job_id, [earlier.seq, later.seq], [earlier.time, later.time])  # fmt: skip
-                    break
+        for job_id, polls in self.polls.items():
+            ended = next((e.seq for e in polls if e.seen in TERMINAL), None)
+            if ended is not None:
+                ended_at[job_id] = ended
+        before: dict[tuple[Any, ...], list[Entry]] = defaultdict(list)
+        for later in submits:
+            same = before[_signature(later)]
+            earlier = next((e for e in same if ended_at.get(e.job_id or "", 1 << 62) > later.seq), None)
+            if earlier is not None:
+                yield Finding("duplicate submits", "warn",
+                              f"submitted the same body again while job {earlier.job_id} had not ended",
+                              later.job_id, [earlier.seq, later.seq], [earlier.time, later.time])  # fmt: skip
+            same.append(later)
 
     def webhooks(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
-        attempts: dict[str, list[Entry]] = defaultdict(list)
-        for entry in entries:
-            if entry.kind == "webhook" and entry.job_id:
-                attempts[entry.job_id].append(entry)
-        for job_id, tries in attempts.items():
+        for job_id, tries in self.webhook_tries.items():
             job = self.jobs.get(job_id)
             forged = job is not None and (job.rule.webhook.bad_signature or job.rule.webhook.stale_timestamp)
             accepted = [e for e in tries if 200 <= e.status < 300]
@@ -298,14 +335,21 @@ class _Judge:
 
 def build(store: JobStore, test_id: str | None = None) -> dict[str, Any]:
     """The report of every client (of one test id, if given)."""
+    return _build(store, test_id)
+
+
+def _build(store: JobStore, test_id: str | None) -> dict[str, Any]:
     clients: list[dict[str, Any]] = []
     spaces = store.spaces(test_id)
     for space in spaces:
         judge = _Judge(store, space.test_id, list(space.journal))
         for (key, agent), found in judge.findings().items():
             checks: list[dict[str, Any]] = []
+            by_check: dict[str, list[Finding]] = defaultdict(list)
+            for finding in found:
+                by_check[finding.check].append(finding)
             for check in CHECKS:
-                mine = [f for f in found if f.check == check]
+                mine = by_check[check]
                 verdict = max((f.verdict for f in mine), key=RANK.__getitem__, default="pass")
                 checks.append({
                     "check": check, "verdict": verdict,

@@ -136,6 +136,8 @@ def entry(item: Entry) -> dict[str, Any]:
     """A request journal entry, its secrets redacted: the API key, secret-looking query values,
     and the userinfo and secret query values of any URL a client gave (a `callback_url`)."""
     shown = {**asdict(item), "headers": redacted(item.headers), "query": safe.secret_query(item.query)}
+    del shown["key"]  # the headers show it redacted
+    shown["what"] = item.action
     if item.kind == "webhook":
         shown["path"] = safe.url(item.path)
     body = item.body

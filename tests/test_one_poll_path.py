@@ -25,7 +25,7 @@ name = "fails"
 match = { prompt = "fail" }
 timeline = [{ status = "in_progress", polls = 1 }, { status = "failed", error = "Provider returned error" }]
 """
-UNSTABLE = ("seq", "time", "latency_ms")
+UNSTABLE = ("seq", "time", "latency_ms", "wall")
 
 
 async def conversation(fast: bool) -> tuple[list[tuple[int, dict[str, str], bytes]], list[dict]]:
