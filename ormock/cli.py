@@ -164,7 +164,7 @@ def serve(
 
     from .app import create_app
     from .clock import FIXED_START, ManualClock, ScaledClock
-    from .dashboard import run_dashboard
+    from .dashboard import Board, run_dashboard
     from .log import Lines, watch_statuses
     from .reload import watch_scenario
     from .server import base_url, bind, run, unavailable
@@ -219,7 +219,9 @@ def serve(
     web.extensions["ormock.say"] = tell
     if dashboard:
         console = Console()
-        background["dashboard"] = lambda: run_dashboard(store, url, console)
+        board = Board(store)
+        web.extensions["ormock.listeners"].append(board.request)
+        background["dashboard"] = lambda: run_dashboard(board, url, console)
     else:
         lines = Lines(json_lines=log_format is LogFormat.json, write=_write)
         web.extensions["ormock.webhooks"].say = _say

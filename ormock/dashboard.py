@@ -1,26 +1,34 @@
-"""The live dashboard of `ormock serve` in a terminal: every job, what clients do to it, and what
-they do wrong.
+"""The live dashboard of `ormock serve` in a terminal, built around one question: what did my
+client do to each job, and what did it get back?
 
-`take(store, ...)` copies what the dashboard shows out of the job store into a `Snapshot` of plain
-values; `render(snapshot, width, height)` turns a snapshot into Rich renderables. The runner takes
-a snapshot on the event loop a few times a second (reading only) and renders it in a worker thread,
-so the dashboard never drives the store and barely touches the loop that serves requests.
+- `Board` gathers what the screen shows as requests are answered (it is a request listener: one
+  append per request) and as statuses change (a `StatusWatcher`, so a frame costs in proportion to
+  what changed, never to the number of jobs). It keeps the last `TRACKED` jobs, each with a strip
+  of what its polls answered, the last `RECENT` requests, and the counts per status.
+- `take(board)` copies a frame's worth of plain values out of it (a `Snapshot`), on the event loop;
+  `render(snapshot, width, height)` lays them out for a terminal of that size, in a worker thread.
+  Everything a client sent is escaped (`safe.shown`) and drawn as plain Text, never as markup.
+- Findings come from the client report (`report`), over the recent requests, every few frames.
+
+At 80x24 nothing wraps: columns shrink and the most interesting jobs (running ones, then ones
+with findings, then the latest) win the rows; wider and taller terminals add columns and rows.
+On exit the last frame is printed to the normal screen, so it can be scrolled back to.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
-from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
-from . import safe
-from .jobs import Entry, JobStore
+from . import report, safe
+from .clock import ManualClock
+from .jobs import Entry, Job, JobStore, StatusWatcher
 from .scenario import STATUSES, TERMINAL
 
 COLOURS = {
@@ -31,10 +39,97 @@ COLOURS = {
     "cancelled": "magenta",
     "expired": "bright_black",
 }
+GLYPHS = {"pending": "·", "in_progress": "▸", "completed": "✓", "failed": "✗", "cancelled": "⊘", "expired": "⌀"}
+LEGEND = "· pending ▸ in progress ✓ completed ✗ failed ⊘ cancelled ⌀ expired  401 an error answered  ⇣ downloads"
 WARN = "bold yellow"
-FAST_POLL = 5.0  # scenario seconds; the service documents polling every 10-30 s
-UNDOWNLOADED_AFTER = 60.0  # scenario seconds in `completed` before "never downloaded" is flagged
 FRAME_SECONDS = 0.5  # two frames a second: live enough for a person, light on the server
+TRACKED = 2000  # jobs the dashboard remembers (the most recently active)
+STRIP = 64  # polls remembered per job
+RECENT = 64  # requests remembered
+JUDGED = 2000  # recent requests the live findings are drawn from
+FINDINGS_EVERY = 4  # frames between two runs of the client report
+
+
+@dataclass
+class Tracked:
+    job: Job
+    strip: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=STRIP))  # (glyph, style)
+    polls: int = 0
+    downloads: int = 0
+    download_ms: float | None = None
+    touched: int = 0  # the seq of the last request about it
+
+
+class Board:
+    """What the dashboard shows, kept up as the server works (see the module's docstring)."""
+
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
+        self.jobs: OrderedDict[str, Tracked] = OrderedDict()
+        self.requests: deque[Entry] = deque(maxlen=RECENT)
+        self.judged: deque[Entry] = deque(maxlen=JUDGED)
+        self.counts = dict.fromkeys(STATUSES, 0)
+        self.findings: list[tuple[str, str, str | None, str]] = []  # (verdict, check, job, summary)
+        self._watcher = StatusWatcher(store)
+        self._frames = 0
+        store.on_create.append(self._created)
+        store.on_reset.append(self._reset)
+
+    def _created(self, job: Job) -> None:
+        self.jobs[job.id] = Tracked(job)
+        self.jobs.move_to_end(job.id)
+        while len(self.jobs) > TRACKED:
+            self.jobs.popitem(last=False)
+
+    def _reset(self, test_id: str | None) -> None:
+        if test_id is None:
+            self.jobs.clear()
+            self.counts = dict.fromkeys(STATUSES, 0)
+        else:
+            for job_id in [k for k, t in self.jobs.items() if t.job.test_id == test_id]:
+                del self.jobs[job_id]
+            space = self.store.find_space(test_id)
+            for job in space.jobs.values() if space is not None else ():
+                self.counts[self.store.peek(job).status] -= 1
+        self.requests.clear()
+        self.judged.clear()
+
+    def request(self, entry: Entry) -> None:
+        """A request listener: one append for the requests pane, one for the job's strip."""
+        self.requests.append(entry)
+        if entry.kind == "api":
+            self.judged.append(entry)
+        tracked = self.jobs.get(entry.job_id or "")
+        if tracked is None:
+            return
+        tracked.touched = entry.seq
+        self.jobs.move_to_end(tracked.job.id)
+        action = entry.action
+        if action == "poll":
+            tracked.polls += 1
+            if entry.status == 200 and entry.seen:
+                tracked.strip.append((GLYPHS.get(entry.seen, "?"), COLOURS.get(entry.seen, "")))
+            else:
+                tracked.strip.append((str(entry.status), "bold red" if entry.status >= 500 else WARN))
+        elif action == "download" and entry.status == 200 and entry.complete:
+            tracked.downloads += 1
+            tracked.download_ms = entry.latency_ms
+
+    def refresh(self) -> None:
+        """Brings the counts up to date: only the jobs that changed are looked at."""
+        for change in self._watcher.changes():
+            if change.before is not None:
+                self.counts[change.before] -= 1
+            self.counts[change.after] += 1
+        self._frames += 1
+        if self._frames % FINDINGS_EVERY == 1:
+            self.findings = _findings(self.store, list(self.judged))
+
+
+def _findings(store: JobStore, entries: list[Entry]) -> list[tuple[str, str, str | None, str]]:
+    found = report.judge(store, entries)
+    found.sort(key=lambda f: (f[0] != "fail", f[1]))
+    return found
 
 
 @dataclass(frozen=True)
@@ -46,10 +141,11 @@ class Row:
     status: str
     in_status: float
     next_step: str
-    polls: int
-    since_poll: float | None
-    mean_interval: float | None
+    strip: tuple[tuple[str, str], ...]
+    end: str  # the error, or the cost
     downloads: int
+    download_ms: float | None
+    flagged: bool
 
 
 @dataclass(frozen=True)
@@ -60,9 +156,11 @@ class Snapshot:
     speed: float
     manual: bool
     counts: dict[str, int]
+    total: int
     rows: list[Row]
     requests: list[Entry]
-    warnings: list[str] = field(default_factory=list)
+    findings: list[tuple[str, str, str | None, str]] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
 
 def _seconds(value: float | None) -> str:
@@ -76,16 +174,22 @@ def _seconds(value: float | None) -> str:
     return f"{int(value // 3600)}h{int(value % 3600 // 60):02d}m"
 
 
-def take(store: JobStore, base_url: str, started: float, wall_now: float | None = None) -> Snapshot:
-    """What the dashboard shows, read from the store without changing anything a client sees."""
+def take(board: Board, base_url: str, started: float, wall_now: float | None = None, rows: int = 200) -> Snapshot:
+    """A frame's worth of plain values, read from the board (and the jobs it shows) on the loop."""
+    board.refresh()
+    store = board.store
     now = store.clock.time()
-    manual = type(store.clock).__name__ == "ManualClock"
-    counts = dict.fromkeys(STATUSES, 0)
-    rows: list[Row] = []
-    warnings: list[str] = []
-    for job in store:
+    flagged = {job for _, _, job, _ in board.findings if job}
+    candidates = list(board.jobs.values())
+    running = [t for t in candidates if store.peek(t.job).status not in TERMINAL]
+    ended = [t for t in candidates if t not in running]
+    # running ones first (the latest first), then ended ones with findings, then the latest others
+    ended.sort(key=lambda t: (t.job.id not in flagged, -t.touched))
+    chosen = (running[::-1] + ended)[:rows]
+    made = []
+    for tracked in chosen:
+        job = tracked.job
         view = store.peek(job)
-        counts[view.status] += 1
         step = view.step
         if view.status in TERMINAL:
             next_step = "-"
@@ -96,138 +200,211 @@ def take(store: JobStore, base_url: str, started: float, wall_now: float | None 
         else:
             left = (step.polls_held or 0) - job.step_polls
             next_step = f"{left} poll" + ("s" if left != 1 else "")
-        mean = None
-        if job.polls >= 2 and job.first_poll_at is not None and job.last_poll_at is not None:
-            mean = (job.last_poll_at - job.first_poll_at) / (job.polls - 1)
-        since_poll = now - job.last_poll_at if job.last_poll_at is not None else None
-        rows.append(
-            Row(job.id, job.test_id, job.rule.name, job.model.id, view.status, now - view.since, next_step,
-                job.polls, since_poll, mean, job.downloaded)
-        )  # fmt: skip
-        name = job.id[-8:]
-        if mean is not None and not manual and job.polls >= 3 and mean < FAST_POLL:
-            warnings.append(f"{name} polled every {_seconds(mean)} (the service asks for 10-30 s)")
-        if job.late_polls > 1:
-            warnings.append(f"{name} polled {job.late_polls - 1} more time(s) after it was {view.status}")
-        if view.status == "completed" and job.downloaded == 0 and now - view.since >= UNDOWNLOADED_AFTER:
-            warnings.append(f"{name} completed {_seconds(now - view.since)} ago and was never downloaded")
-    warnings += list(store.notices)
-    requests = store.journal(None)
-    for entry in requests:
-        if entry.path.endswith("/content") and entry.status == 401:
-            why = f" (scripted by rule {entry.scripted})" if entry.scripted else ""
-            warnings.append(f"{(entry.job_id or '?')[-8:]} download refused with 401{why}: {entry.error}")
-        elif entry.kind == "webhook" and entry.error:
-            warnings.append(f"{(entry.job_id or '?')[-8:]} webhook attempt failed: {entry.error}")
-        elif entry.method == "POST" and entry.path == "/api/v1/videos" and entry.status == 400:
-            warnings.append(f"submit rejected with 400: {entry.error}")
-    rows.sort(key=lambda row: (row.status in TERMINAL, -row.in_status if row.status in TERMINAL else row.in_status))
+        if view.status == "completed":
+            cost = job.cost(view)
+            end = f"${cost:.3f}" if cost is not None else "cost n/a"
+        else:
+            end = view.step.error_text or "" if view.status in TERMINAL else ""
+        made.append(Row(
+            job.id, job.test_id, job.rule.name, job.model.id, view.status, now - view.since, next_step,
+            tuple(tracked.strip), end, tracked.downloads, tracked.download_ms, job.id in flagged,
+        ))  # fmt: skip
     return Snapshot(
-        scenario=str(store.scenario.path or "<scenario>"),
+        scenario=str(store.scenario.path.name if store.scenario.path else "built-in default"),
         base_url=base_url,
         uptime=(wall_now if wall_now is not None else time.time()) - started,
         speed=store.clock.speed,
-        manual=manual,
-        counts=counts,
-        rows=rows,
-        requests=requests[-50:],
-        warnings=warnings[-50:],
+        manual=isinstance(store.clock, ManualClock),
+        counts=dict(board.counts),
+        total=len(store),
+        rows=made,
+        requests=list(board.requests),
+        findings=list(board.findings),
+        notices=list(store.notices),
     )
 
 
-def _header(snap: Snapshot) -> RenderableType:
+def short_ids(ids: list[str], least: int = 4) -> dict[str, str]:
+    """The shortest suffix of each id (at least `least` characters) that no other id here ends with."""
+    found = {}
+    for job_id in ids:
+        size = least
+        while size < len(job_id) and any(o != job_id and o.endswith(job_id[-size:]) for o in ids):
+            size += 1
+        found[job_id] = job_id[-size:]
+    return found
+
+
+def _cell(text: str, width: int, style: str = "", right: bool = False) -> Text:
+    shown = safe.shown(text)
+    if len(shown) > width:
+        shown = shown[: max(0, width - 1)] + "…" if width > 0 else ""
+    padded = shown.rjust(width) if right else shown.ljust(width)
+    return Text(padded, style=style)
+
+
+def _line(*parts: Text) -> Text:
+    line = Text(no_wrap=True, overflow="crop")
+    for part in parts:
+        line.append_text(part)
+    return line
+
+
+def _fit(line: Text, width: int) -> Text:
+    line.truncate(width, overflow="crop")
+    line.no_wrap = True
+    return line
+
+
+def _strip(strip: tuple[tuple[str, str], ...], width: int) -> Text:
+    """The glyphs of a job's polls, the latest last; the start is cut first."""
+    out = Text()
+    pieces = list(strip)
+    total = sum(len(glyph) for glyph, _ in pieces)
+    if total > width:
+        while pieces and total > width - 1:
+            total -= len(pieces[0][0])
+            pieces.pop(0)
+        out.append("…", style="dim")
+    for glyph, style in pieces:
+        out.append(glyph, style=style)
+    out.pad_right(max(0, width - out.cell_len))
+    return out
+
+
+def _header(snap: Snapshot, width: int) -> list[Text]:
     pace = "manual clock" if snap.manual else f"speed {snap.speed:g}x"
-    line = Text.assemble(("ormock ", "bold"), (snap.base_url, "bold underline"), f"  {snap.scenario}  ")
-    line.append(f"up {_seconds(snap.uptime)}  {pace}")
-    counts = Text()
+    facts = f"  {safe.shown(snap.scenario, 40)}  {pace}  up {_seconds(snap.uptime)}"
+    top = _line(Text("ormock ", style="bold"), Text(snap.base_url, style="bold underline"), Text(facts))
+    counts = Text(no_wrap=True, overflow="crop")
+    counts.append(f"{snap.total} jobs: ", style="bold")
     for status in STATUSES:
         counts.append(f"{status} {snap.counts.get(status, 0)}  ", style=COLOURS[status])
-    return Group(line, counts)
+    return [_fit(top, width), _fit(counts, width)]
 
 
-def _jobs(snap: Snapshot, width: int, rows_room: int) -> RenderableType:
-    wide = width >= 110
-    table = Table(expand=True, box=None, pad_edge=False, header_style="bold")
-    table.add_column("job", no_wrap=True, min_width=8)
-    table.add_column("rule", no_wrap=True, overflow="ellipsis", ratio=2, min_width=10)
+def _jobs(snap: Snapshot, width: int, room: int) -> list[Text]:
+    shown = snap.rows[:room] if len(snap.rows) <= room else snap.rows[: max(room - 1, 0)]
+    ids = short_ids([row.id for row in shown])
+    id_width = max([4, *(len(s) for s in ids.values())])
+    wide = width >= 120
+    rule_width = max(8, min(24, width // 6))
+    end_width = max(8, min(36, width // 5))
+    status_width = 11 if wide else 0
+    model_width = 22 if width >= 160 else 0
+    fixed = id_width + 1 + rule_width + 1 + (status_width + 1 if wide else 0) + (model_width + 1 if model_width else 0)
+    fixed += 1 + end_width + 1 + 8  # end text, downloads
+    strip_width = max(6, width - fixed)
+    title = [_cell("job", id_width, "bold"), Text(" "), _cell("rule", rule_width, "bold"), Text(" ")]
+    if model_width:
+        title += [_cell("model", model_width, "bold"), Text(" ")]
     if wide:
-        table.add_column("model", no_wrap=True, overflow="ellipsis", ratio=2)
-    table.add_column("status", no_wrap=True, min_width=11)
-    table.add_column("in status", justify="right", no_wrap=True)
-    table.add_column("next", justify="right", no_wrap=True)
-    table.add_column("polls", justify="right", no_wrap=True)
-    table.add_column("last poll", justify="right", no_wrap=True)
-    if wide:
-        table.add_column("every", justify="right", no_wrap=True)
-    table.add_column("dl", justify="right", no_wrap=True)
-    shown = snap.rows if len(snap.rows) <= rows_room else snap.rows[: max(rows_room - 1, 0)]
+        title += [_cell("status", status_width, "bold"), Text(" ")]
+    title += [_cell("polls, in order", strip_width, "bold"), Text(" "), _cell("error / cost", end_width, "bold"),
+              Text(" "), _cell("⇣", 8, "bold")]  # fmt: skip
+    lines = [_fit(_line(*title), width)]
     for row in shown:
-        cells: list[RenderableType] = [row.id[-8:], row.rule]
+        parts = [_cell(ids[row.id], id_width, WARN if row.flagged else "bold"), Text(" "),
+                 _cell(row.rule, rule_width), Text(" ")]  # fmt: skip
+        if model_width:
+            parts += [_cell(row.model, model_width, "dim"), Text(" ")]
         if wide:
-            cells.append(row.model)
-        cells += [
-            Text(row.status, style=COLOURS[row.status]),
-            _seconds(row.in_status),
-            row.next_step,
-            str(row.polls),
-            _seconds(row.since_poll),
-        ]
-        if wide:
-            fast = row.mean_interval is not None and row.mean_interval < FAST_POLL and not snap.manual
-            cells.append(Text(_seconds(row.mean_interval), style=WARN if fast and row.polls >= 3 else ""))
-        cells.append(str(row.downloads))
-        table.add_row(*cells)
-    if len(shown) < len(snap.rows):
-        table.add_row(Text(f"+{len(snap.rows) - len(shown)} more", style="dim"))
+            parts += [_cell(row.status, status_width, COLOURS[row.status]), Text(" ")]
+        end_style = "red" if row.status in TERMINAL - {"completed"} else "green"
+        downloaded = f"{row.downloads}" + (f" {row.download_ms:.0f}ms" if row.download_ms is not None else "")
+        parts += [_strip(row.strip, strip_width), Text(" "), _cell(row.end, end_width, end_style), Text(" "),
+                  _cell(downloaded if row.downloads else "-", 8, "green" if row.downloads else "dim")]  # fmt: skip
+        lines.append(_fit(_line(*parts), width))
+    hidden = snap.total - len(shown)
+    if hidden > 0:
+        by_status = ", ".join(f"{n} {s}" for s, n in snap.counts.items() if n)
+        lines.append(_fit(Text(f"+{hidden} more jobs (all: {by_status})", style="dim"), width))
     if not snap.rows:
-        table.add_row(Text("no jobs yet: submit one to " + snap.base_url + "/videos", style="dim"))
-    return table
+        lines.append(_fit(Text("no jobs yet: submit one to " + snap.base_url + "/videos", style="dim"), width))
+    return lines
 
 
-def _requests(snap: Snapshot, room: int) -> RenderableType:
-    table = Table(expand=True, box=None, pad_edge=False, header_style="bold")
-    table.add_column("clock", no_wrap=True, min_width=8)
-    table.add_column("method", no_wrap=True, min_width=4)
-    table.add_column("path", no_wrap=True, overflow="ellipsis", ratio=1)
-    table.add_column("code", justify="right", no_wrap=True, min_width=4)
-    table.add_column("ms", justify="right", no_wrap=True, min_width=5)
-    table.add_column("scripted / fault", no_wrap=True, overflow="ellipsis", style="magenta", max_width=30)
+def _findings_lines(snap: Snapshot, width: int, room: int, ids: dict[str, str]) -> list[Text]:
+    lines = []
+    for verdict, check, job, text in snap.findings[:room]:
+        mark = Text("✗ " if verdict == "fail" else "! ", style="bold red" if verdict == "fail" else WARN)
+        who = Text(f"{ids.get(job or '', (job or '')[-6:])} " if job else "", style="bold")
+        lines.append(_fit(_line(mark, Text(f"{check}: ", style=WARN), who, Text(safe.shown(text))), width))
+    for notice in snap.notices[-max(0, room - len(lines)) :] if room > len(lines) else []:
+        lines.append(_fit(Text(safe.shown(notice), style="magenta"), width))
+    return lines
+
+
+def _requests_lines(snap: Snapshot, width: int, room: int, ids: dict[str, str]) -> list[Text]:
+    lines = []
     for entry in snap.requests[-room:] if room > 0 else []:
-        stamp = time.strftime("%H:%M:%S", time.localtime(entry.time)) if not snap.manual else f"{entry.time:.1f}"
-        code_style = "red" if entry.status >= 500 else WARN if entry.status >= 400 else "green"
-        method = "hook" if entry.kind == "webhook" else entry.method
-        code = Text(str(entry.status or "-"), style=code_style if entry.status else "red")
-        mark = entry.fault or (f"scripted: {entry.scripted}" if entry.scripted else "")
-        path = Text(safe.shown(entry.full_path))  # a Text: what a client sent is never read as markup
-        table.add_row(stamp, method, path, code, f"{entry.latency_ms:.1f}", Text(mark))
-    return table
+        stamp = time.strftime("%H:%M:%S", time.localtime(entry.wall)) if entry.wall else "--:--:--"
+        what = "webhook" if entry.kind == "webhook" else entry.action
+        if entry.job_id in ids:
+            job = ids[entry.job_id or ""]
+        elif entry.job_id:  # a job not on screen, or one that does not exist: as much of its id as fits
+            job = safe.shown(entry.job_id, 28)
+        else:
+            job = safe.shown(entry.full_path, 48) if what in ("other", "webhook") else ""
+        code_style = "red" if entry.status >= 500 or entry.status == 0 else WARN if entry.status >= 400 else "green"
+        parts = [
+            Text(f"{stamp} "),
+            _cell(what, 9, "bold"),
+            Text(job + " "),
+            Text(f"{entry.status or '---'} ", style=code_style),
+        ]
+        if entry.seen:
+            parts.append(Text(f"{entry.seen} ", style=COLOURS.get(entry.seen, "")))
+        elif entry.error:
+            parts.append(Text(f"{safe.shown(entry.error, 40)} ", style=code_style))
+        took = f"{entry.latency_ms:.1f}ms"
+        if entry.action == "download" and entry.sent is not None:
+            took = f"{entry.sent / 1e6:.1f}MB in {entry.latency_ms:.0f}ms" + ("" if entry.complete else " cut off")
+        parts.append(Text(took + " ", style="dim"))
+        if entry.scripted:
+            parts.append(Text(f"[scripted: {safe.shown(entry.scripted, 30)}]", style="magenta"))
+        if entry.fault:
+            parts.append(Text(f"[injected: {safe.shown(entry.fault, 40)}]", style="magenta"))
+        lines.append(_fit(_line(*parts), width))
+    return lines
 
 
 def render(snap: Snapshot, width: int, height: int) -> RenderableType:
-    """The whole screen for a terminal of `width` x `height`."""
-    warn_room = min(len(snap.warnings), max(2, height // 6))
-    request_room = max(3, min(10, height // 4))
-    # header 2, panel borders and titles, the jobs table header, the warnings and requests panes
-    jobs_room = max(1, height - 2 - 3 - 1 - (warn_room + 2 if warn_room else 0) - (request_room + 3))
-    parts: list[RenderableType] = [
-        _header(snap),
-        Panel(_jobs(snap, width, jobs_room), title=f"jobs ({len(snap.rows)})", title_align="left"),
-    ]
-    if warn_room:
-        shown = "\n".join(safe.shown(line) for line in snap.warnings[-warn_room:])
-        lines = Text(shown, style=WARN, no_wrap=True, overflow="ellipsis")
-        parts.append(Panel(lines, title="worth a look", title_align="left", border_style="yellow"))
-    parts.append(Panel(_requests(snap, request_room), title="latest requests", title_align="left"))
-    return Group(*parts)
+    """The whole screen for a terminal of `width` x `height`: no line longer than `width`, no more
+    lines than `height`."""
+    width = max(20, width)
+    height = max(8, height)
+    header = _header(snap, width)
+    request_room = max(2, min(10, height // 5))
+    finding_room = min(len(snap.findings) + min(len(snap.notices), 2), max(1, height // 6))
+    fixed = len(header) + 1 + 1 + (finding_room + 1 if finding_room else 0) + request_room + 1 + 1
+    job_room = max(1, height - fixed)
+    jobs = _jobs(snap, width, job_room)
+    ids = short_ids([row.id for row in snap.rows[:job_room]])
+    parts: list[Text] = [*header, *jobs]
+    if finding_room:
+        parts.append(_fit(Text("worth a look  (✗ fail, ! warn: docs/client-report.md)", style="bold yellow"), width))
+        parts += _findings_lines(snap, width, finding_room, ids)
+    parts.append(_fit(Text("latest requests", style="bold"), width))
+    parts += _requests_lines(snap, width, request_room, ids)
+    parts.append(_fit(Text(LEGEND, style="dim"), width))
+    return Group(*parts[:height])
 
 
-async def run_dashboard(store: JobStore, base_url: str, console: Console) -> None:
-    """Redraws the dashboard until cancelled; the terminal is restored on the way out."""
+async def run_dashboard(board: Board, base_url: str, console: Console) -> None:
+    """Redraws the dashboard until cancelled; then the terminal is restored and the last frame is
+    printed to the normal screen, where it stays."""
     started = time.time()
-    with Live(console=console, screen=True, auto_refresh=False, redirect_stdout=False) as live:
-        while True:
-            snap = take(store, base_url, started)
+    last: Snapshot | None = None
+    try:
+        with Live(console=console, screen=True, auto_refresh=False, redirect_stdout=False) as live:
+            while True:
+                last = take(board, base_url, started)
+                size = console.size
+                screen = render(last, size.width, size.height)
+                await asyncio.to_thread(live.update, screen, refresh=True)
+                await asyncio.sleep(FRAME_SECONDS)
+    finally:
+        if last is not None:
             size = console.size
-            screen = render(snap, size.width, size.height)
-            await asyncio.to_thread(live.update, screen, refresh=True)
-            await asyncio.sleep(FRAME_SECONDS)
+            console.print(render(last, size.width, max(8, size.height - 8)))

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -36,6 +38,7 @@ class Story:
     events: list[str] = field(default_factory=list)
     ending: str = ""
     good: bool = False
+    told: Callable[[str], None] | None = field(default=None, repr=False)  # shown each event as it comes
 
     def refused(self, what: str, response: httpx.Response, ending: str) -> Story:
         """The client stops at an error answer: it says so, with the error verbatim."""
@@ -45,6 +48,8 @@ class Story:
 
     def saw(self, event: str) -> None:
         """Adds an event, folding repeats: `in_progress x3`."""
+        if self.told is not None:
+            self.told(event)
         if self.events:
             last = self.events[-1]
             base, _, count = last.partition(" x")
@@ -182,9 +187,16 @@ class CarefulClient:
         return story
 
 
-async def _drive(sim: Simulator, scenario: Scenario, speed: float) -> list[Story]:
+async def _drive(sim: Simulator, scenario: Scenario, speed: float, progress: Progress | None = None) -> list[Story]:
+    def follow(story: Story) -> Story:
+        """Shows the story's events as they come, a line per rule, while the client runs."""
+        if progress is not None:
+            task = progress.add_task(story.rule, total=None, event="starting")
+            story.told = lambda event: progress.update(task, event=event)
+        return story
+
     async def one(rule: Rule, number: int) -> Story:
-        story = Story(rule.name)
+        story = follow(Story(rule.name))
         body = request_for(rule, scenario)
         if body is None:
             story.ending = "no request could be made that this rule takes"
@@ -196,7 +208,7 @@ async def _drive(sim: Simulator, scenario: Scenario, speed: float) -> list[Story
             await client.http.aclose()
 
     async def catalogue_refusal() -> Story:
-        story = Story("(catalogue) out-of-set duration")
+        story = follow(Story("(catalogue) out-of-set duration"))
         model = next((m for m in scenario.models.values() if m.supported_durations), None)
         if model is None or model.supported_durations is None:
             story.ending = "no model with a duration set"
@@ -216,7 +228,10 @@ def run_demo(scenario: Scenario, speed: float, console: Console) -> list[Story]:
     """Starts ormock on `scenario`, runs the reference client through every rule, prints the table."""
     with Simulator(scenario, speed=speed, seed=1) as sim:
         console.print(f"ormock demo: {scenario.path or 'scenario'} at {sim.base_url}, speed {speed:g}x")
-        stories = asyncio.run(_drive(sim, scenario, speed))
+        columns = (SpinnerColumn(), TextColumn("{task.description:<28.28}", markup=False),
+                   TextColumn("{task.fields[event]}", markup=False, style="dim"))  # fmt: skip
+        with Progress(*columns, console=console, transient=True) as progress:
+            stories = asyncio.run(_drive(sim, scenario, speed, progress))
         graded = sim.report()
     table = Table(title="what a careful client sees, rule by rule", show_lines=True, expand=True)
     table.add_column("rule", style="bold", ratio=2)

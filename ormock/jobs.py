@@ -154,6 +154,7 @@ class Entry:
     key: str = ""  # the API key it carried (never shown: the journal and the report redact it)
     agent: str = ""  # its User-Agent
     what: str = ""  # `submit`, `poll`, `download`, `models`, `other` (see `action`), set when known
+    test_id: str = ""  # the namespace it is journalled in
     seen: str | None = None  # polls: the job status the answer carried
     retry_after: float | None = None  # the wait the answer asked for, in the client's seconds
 
@@ -366,6 +367,7 @@ class JobStore:
         namespace written least recently gives up its oldest entry."""
         self._seq += 1
         entry.seq = self._seq
+        entry.test_id = test_id
         entry.headers = entry.headers[:JOURNAL_HEADERS]
         space = self.space(test_id)
         if len(space.journal) < (space.journal.maxlen or 0):
@@ -388,6 +390,8 @@ class JobStore:
     def reset(self, test_id: str | None = None) -> None:
         """Jobs, journal and match counts back to a fresh start, for one namespace or all. It costs
         time in proportion to the jobs it removes, and no one else's are touched."""
+        for listener in self.on_reset:  # told first, while what goes is still there to look at
+            listener(test_id)
         if test_id is None:
             self._spaces.clear()
             self._empty.clear()
@@ -402,8 +406,6 @@ class JobStore:
             for job in space.jobs.values() if space is not None else ():
                 del self._order[id(job)]
         self.generation += 1
-        for listener in self.on_reset:
-            listener(test_id)
 
 
 class Change(NamedTuple):

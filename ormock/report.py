@@ -338,6 +338,18 @@ def build(store: JobStore, test_id: str | None = None) -> dict[str, Any]:
     return _build(store, test_id)
 
 
+def judge(store: JobStore, entries: list[Entry]) -> list[tuple[str, str, str | None, str]]:
+    """(verdict, check, job, summary) of every finding in `entries` (the dashboard's recent ones)."""
+    by_space: dict[str, list[Entry]] = defaultdict(list)
+    for entry in entries:
+        by_space[entry.test_id].append(entry)
+    found = []
+    for test_id, mine in by_space.items():
+        for findings in _Judge(store, test_id, mine).findings().values():
+            found += [(f.verdict, f.check, f.job, f.summary) for f in findings]
+    return found
+
+
 def _build(store: JobStore, test_id: str | None) -> dict[str, Any]:
     clients: list[dict[str, Any]] = []
     spaces = store.spaces(test_id)

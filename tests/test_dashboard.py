@@ -1,5 +1,6 @@
-"""The dashboard, rendered into a recording Console from a store with a fixed clock and fixed jobs,
-and once end to end: `ormock serve` in a pseudo-terminal."""
+"""The dashboard: what each job was asked and answered, at any terminal size. Rendered from a
+`Board` fed by real requests (in process), and end to end: `ormock serve` in a pseudo-terminal at
+80x24 and 200x50, read through a terminal emulator (pyte), stopped with Ctrl-C."""
 
 from __future__ import annotations
 
@@ -7,169 +8,254 @@ import os
 import pty
 import re
 import select
+import signal
 import subprocess
 import sys
 import time
 
 import httpx
-from conftest import KEY, SCENARIOS, SEEDANCE
+import pyte
+import pytest
+from conftest import KEY, SEEDANCE
 from rich.console import Console
 
-from ormock.dashboard import render, take
+from ormock import ManualClock, create_app, parse_scenario
+from ormock.dashboard import Board, render, short_ids, take
+
+SCENARIO = """
+[default]
+timeline = [{ status = "in_progress", polls = 2 }, { status = "completed", cost = 0.25 }]
+
+[[rule]]
+name = "fails"
+match = { prompt = "fail" }
+timeline = [{ status = "in_progress", polls = 1 }, { status = "failed", error = "Provider returned error" }]
+
+[[rule]]
+name = "revoked"
+match = { prompt = "revoked" }
+timeline = [
+  { status = "in_progress", polls = 1 },
+  { respond = 401, polls = 1, message = "User not found." },
+  { status = "completed" },
+]
+
+[[rule]]
+name = "refused download"
+match = { prompt = "refused" }
+timeline = [{ status = "completed" }]
+download = { respond = 401, times = 1 }
+
+[[rule]]
+name = "flaky poll"
+match = { prompt = "flaky" }
+timeline = [{ status = "in_progress", polls = 1 }, { status = "completed" }]
+faults = [{ endpoint = "poll", nth = 1, respond = 503 }]
+"""
+PROMPTS = ("a happy one", "please fail", "revoked", "refused", "flaky")
 
 
-def screen(mock, width: int = 140, height: int = 50) -> str:
-    snap = take(mock.store, "http://ormock.test/api/v1", started=0.0, wall_now=90.0)
+def drive(http: httpx.Client | None, base: str, advance=lambda: None) -> dict[str, str]:
+    """Each prompt's job, polled to its end at 10 s intervals, then downloaded."""
+    client = http or httpx.Client(headers=KEY)
+    ids = {}
+    for prompt in PROMPTS:
+        ids[prompt] = client.post(f"{base}/videos", json={"model": SEEDANCE, "prompt": prompt}).json()["id"]
+    for prompt, job_id in ids.items():
+        for _ in range(6):
+            advance()
+            answer = client.get(f"{base}/videos/{job_id}")
+            if answer.status_code == 200 and answer.json()["status"] in ("completed", "failed"):
+                break
+        if answer.json().get("status") == "completed":
+            client.get(f"{base}/videos/{job_id}/content")
+            if prompt == "refused":
+                client.get(f"{base}/videos/{job_id}/content")  # the scripted 401, then the video
+    return ids
+
+
+def text_of(board: Board, width: int, height: int) -> list[str]:
     console = Console(record=True, width=width, height=height, force_terminal=True, color_system="truecolor")
-    console.print(render(snap, width, height))
-    return console.export_text()
+    console.print(render(take(board, "http://127.0.0.1:8000/api/v1", started=0.0, wall_now=90.0), width, height))
+    return console.export_text(styles=False).rstrip("\n").split("\n")
 
 
-async def test_header_counts_statuses_and_rows_with_active_jobs_first(mock):
-    done = await mock.job_id(prompt="no download")
-    await mock.poll(done)
-    await mock.poll(done)  # completed now
-    failed = await mock.job_id(prompt="cancel me")
-    busy = await mock.job_id(prompt="golden retriever")
-    mock.clock.advance(5)
-    text = screen(mock)
-    assert "ormock http://ormock.test/api/v1" in text
-    assert "seedance.toml" in text and "up 1m30s" in text and "manual clock" in text
-    assert re.search(r"pending 0\s+in_progress 1\s+completed 1\s+failed 0\s+cancelled 1\s+expired 0", text)
-    rows = [line for line in text.splitlines() if any(job[-8:] in line for job in (done, failed, busy))]
-    assert busy[-8:] in rows[0] and "in_progress" in rows[0] and "happy path" in rows[0]
-    assert "42.0s" in rows[0]  # until the next step: 45 s in_progress, 3 s of it gone
-    assert any(done[-8:] in row and "completed" in row for row in rows)
-    assert any(failed[-8:] in row and "cancelled" in row for row in rows)
+@pytest.fixture
+def served():
+    app = create_app(parse_scenario(SCENARIO), ManualClock(), seed=4)
+    board = Board(app.extensions["ormock"])
+    app.extensions["ormock.listeners"].append(board.request)
+    return app, board
 
 
-async def test_status_colours(mock):
-    job_id = await mock.job_id(prompt="golden retriever")
-    snap = take(mock.store, "http://x/api/v1", started=0.0, wall_now=1.0)
-    console = Console(record=True, width=140, height=40, force_terminal=True, color_system="truecolor")
-    console.print(render(snap, 140, 40))
-    styled = console.export_text(styles=True)
-    row = next(line for line in styled.splitlines() if job_id[-8:] in line)
-    assert "\x1b[33mpending" in row  # yellow
-    await mock.http.post(f"/__ormock/jobs/{job_id}/status", json={"status": "failed"})
-    snap = take(mock.store, "http://x/api/v1", started=0.0, wall_now=1.0)
-    console.print(render(snap, 140, 40))
-    styled = console.export_text(styles=True)
-    assert "\x1b[31mfailed" in next(line for line in styled.splitlines() if job_id[-8:] in line)  # red
+async def drive_in_process(app) -> dict[str, str]:
+    ids = {}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000",
+                                 headers=KEY) as http:  # fmt: skip
+        for prompt in PROMPTS:
+            ids[prompt] = (await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": prompt})).json()["id"]
+        for prompt, job_id in ids.items():
+            for _ in range(6):
+                app.extensions["ormock"].clock.advance(10)
+                answer = await http.get(f"/api/v1/videos/{job_id}")
+                if answer.status_code == 200 and answer.json()["status"] in ("completed", "failed"):
+                    break
+            if answer.json().get("status") == "completed":
+                await http.get(f"/api/v1/videos/{job_id}/content")
+                if prompt == "refused":
+                    await http.get(f"/api/v1/videos/{job_id}/content")
+    return ids
 
 
-async def test_rows_are_capped_to_the_terminal_height(mock):
-    for _ in range(40):
-        await mock.job_id()
-    text = screen(mock, height=30)
-    assert len(text.splitlines()) <= 30
-    match = re.search(r"\+(\d+) more", text)
-    assert match
-    shown = sum(1 for line in text.splitlines() if re.search(r"│ \S{8}  default", line))
-    assert shown + int(match.group(1)) == 40
+@pytest.mark.parametrize(("width", "height"), [(80, 24), (200, 50)])
+async def test_each_job_on_a_line_with_what_its_polls_answered(served, width, height):
+    app, board = served
+    ids = await drive_in_process(app)
+    lines = text_of(board, width, height)
+    assert len(lines) <= height and all(len(line) <= width for line in lines)
+    short = short_ids(list(ids.values()))
+    row = {
+        prompt: next(line for line in lines if line.startswith(short[job_id] + " ")) for prompt, job_id in ids.items()
+    }
+    assert "▸▸✓" in row["a happy one"] and "$0.250" in row["a happy one"]
+    assert "▸✗" in row["please fail"] and "Provider return" in row["please fail"]
+    assert "▸401✓" in row["revoked"]
+    assert "✓" in row["refused"]
+    assert "503▸✓" in row["flaky"]
+    if width >= 120:
+        assert "completed" in row["a happy one"] and "failed" in row["please fail"]  # the status column
 
 
-async def test_client_behaviour_worth_flagging(make_mock):
-    mock = make_mock(file="seedance.toml")
-    fast = await mock.job_id(prompt="fail")
-    mock.clock.advance(2)
-    for _ in range(6):  # three in_progress polls, the failure, then two more after the end
-        await mock.poll(fast)
-    undownloaded = await mock.job_id(prompt="no download")
-    await mock.poll(undownloaded)
-    await mock.poll(undownloaded)
-    refused = await mock.job_id(prompt="no download")
-    await mock.poll(refused)
-    await mock.poll(refused)
-    await mock.download(refused)
-    await mock.submit(duration=20)
-    mock.clock.advance(120)
-    text = screen(mock, width=160)
-    assert f"{fast[-8:]} polled 2 more time(s) after it was failed" in text
-    assert f"{undownloaded[-8:]} completed 2m00s ago and was never downloaded" in text
-    assert f"{refused[-8:]} download refused with 401" in text
-    assert "submit rejected with 400: duration 20 is not supported by bytedance/seedance-2.0; supported: 4-15" in text
+async def test_requests_name_what_they_were_and_mark_what_was_scripted_or_injected(served):
+    app, board = served
+    ids = await drive_in_process(app)
+    lines = text_of(board, 200, 60)
+    short = short_ids(list(ids.values()))
+    requests = lines[lines.index("latest requests") + 1 :]
+    assert any(re.search(rf"download\s+{short[ids['refused']]}\s+401 .*\[scripted: refused download\]", line)
+               for line in requests)  # fmt: skip
+    assert any(re.search(rf"download\s+{short[ids['refused']]}\s+200 \d+\.\dMB in \d+ms", line) for line in requests)
+    # the injected 503 is further back: the board keeps it, a taller screen shows it
+    everything = [f"{e.action} {e.status} {e.fault}" for e in board.requests]
+    assert "poll 503 rule flaky poll: 503" in everything
+    assert lines[-1].startswith("· pending ▸ in progress ✓ completed ✗ failed")
 
 
-async def test_fast_polling_is_flagged_relative_to_the_scenario_clock(make_mock):
-    from ormock.clock import ScaledClock
-
-    mock = make_mock("")
-    mock.store.clock = ScaledClock(speed=1)  # a running clock; polls below are taken as 1 s apart
-    job_id = await mock.job_id()
-    job = mock.store.get(job_id)
-    job.polls, job.first_poll_at, job.last_poll_at = 5, 100.0, 104.0
-    assert f"{job_id[-8:]} polled every 1.0s (the service asks for 10-30 s)" in screen(mock)
-    job.first_poll_at = 40.0  # every 16 s: fine
-    assert "polled every" not in screen(mock)
-
-
-async def test_latest_requests_pane(mock):
-    job_id = await mock.job_id()
-    await mock.poll(job_id)
-    await mock.http.get("/api/v1/videos/gen-vid-0-none", headers=KEY)
-    text = screen(mock)
-    assert re.search(r"POST\s+/api/v1/videos\s+202", text)
-    assert re.search(rf"GET\s+/api/v1/videos/{job_id}\s+200", text)
-    assert re.search(r"GET\s+/api/v1/videos/gen-vid-0-none\s+404", text)
+async def test_findings_from_the_client_report_show_live(served):
+    app, board = served
+    store = app.extensions["ormock"]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000",
+                                 headers=KEY) as http:  # fmt: skip
+        job = (await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": "x"})).json()["id"]
+        for _ in range(4):
+            await http.get(f"/api/v1/videos/{job}")  # no time between polls
+        store.clock.advance(1)
+    lines = text_of(board, 120, 30)
+    short = short_ids([job])[job]
+    assert any(line.startswith(f"✗ poll interval: {short} polled 4 times") for line in lines)
+    assert any(line.startswith(f"! polls after the end: {short} polled 1 more time(s)") for line in lines)
 
 
-async def test_narrow_terminal_still_renders(mock):
-    for prompt in ("golden retriever", "cancel", "fail"):
-        await mock.job_id(prompt=prompt)
-    text = screen(mock, width=60, height=20)
-    assert all(len(line) <= 60 for line in text.splitlines())
-    assert "pending" in text
+async def test_many_jobs_stay_readable(served):
+    app, board = served
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000",
+                                 headers=KEY) as http:  # fmt: skip
+        for n in range(300):
+            job = (await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": f"p{n}"})).json()["id"]
+            if n % 3 == 0:
+                for _ in range(3):
+                    await http.get(f"/api/v1/videos/{job}")
+    lines = text_of(board, 80, 24)
+    assert len(lines) <= 24 and all(len(line) <= 80 for line in lines)
+    assert lines[1].startswith("300 jobs: pending 0  in_progress 200  completed 100")
+    more = next(line for line in lines if line.startswith("+"))
+    assert re.match(r"\+\d+ more jobs \(all: 200 in_progress, 100 completed\)", more)
+    assert not any("✓" in line for line in lines[3:6])  # the rows at the top are jobs still running
 
 
-def in_a_terminal(*args: str) -> tuple[subprocess.Popen, int]:
-    """`ormock serve seedance.toml --port 0 ARGS` with a pseudo-terminal as its stdio."""
+# --- in a real terminal -----------------------------------------------------------------------
+
+
+def in_a_terminal(scenario, columns: int, rows: int, *args: str) -> tuple[subprocess.Popen, int]:
     parent, child = pty.openpty()
     os.set_blocking(parent, False)
-    env = {**os.environ, "COLUMNS": "140", "LINES": "40", "TERM": "xterm-256color"}
-    command = [sys.executable, "-m", "ormock", "serve", str(SCENARIOS / "seedance.toml"), "--port", "0", *args]
-    proc = subprocess.Popen(command, stdin=child, stdout=child, stderr=child, env=env, close_fds=True)
+    import fcntl
+    import struct
+    import termios
+
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(columns), "LINES": str(rows)}
+    command = [sys.executable, "-m", "ormock", "serve", str(scenario), "--port", "0", *args]
+    proc = subprocess.Popen(command, stdin=child, stdout=child, stderr=child, env=env, close_fds=True,
+                            start_new_session=True)  # fmt: skip
     os.close(child)
     return proc, parent
 
 
-def reader(parent: int):
-    seen = b""
+class Terminal:
+    """What a person sees: the pseudo-terminal's output run through a terminal emulator."""
 
-    def read_until(pattern: bytes, limit: float = 20.0) -> bytes:
-        nonlocal seen
+    def __init__(self, parent: int, columns: int, rows: int) -> None:
+        self.parent = parent
+        self.screen = pyte.Screen(columns, rows)
+        self.stream = pyte.ByteStream(self.screen)
+        self.raw = b""
+
+    def pump(self, limit: float = 0.2) -> None:
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
-            if re.search(pattern, seen):
-                return seen
-            ready, _, _ = select.select([parent], [], [], 0.05)
+            ready, _, _ = select.select([self.parent], [], [], 0.05)
             if ready:
                 try:
-                    seen += os.read(parent, 65536)
+                    data = os.read(self.parent, 65536)
                 except OSError:
-                    break
-        raise AssertionError(f"never saw {pattern!r}; last output: {seen[-2000:]!r}")
+                    return
+                self.raw += data
+                self.stream.feed(data)
 
-    return read_until
+    def lines(self) -> list[str]:
+        return [line.rstrip() for line in self.screen.display]
+
+    def wait_for(self, pattern: str, limit: float = 20.0) -> list[str]:
+        deadline = time.monotonic() + limit  # bounds a failing test
+        while time.monotonic() < deadline:
+            self.pump()
+            if any(re.search(pattern, line) for line in self.lines()):
+                return self.lines()
+        raise AssertionError(f"never saw {pattern!r} on:\n" + "\n".join(self.lines()))
 
 
-def test_serve_in_a_pseudo_terminal_shows_a_job_reach_completed():
-    proc, parent = in_a_terminal("--speed", "100000")
-    read_until = reader(parent)
+@pytest.mark.parametrize(("columns", "rows"), [(80, 24), (200, 50)])
+def test_serve_in_a_terminal_shows_every_job_and_leaves_the_last_frame_on_ctrl_c(tmp_path, columns, rows):
+    scenario = tmp_path / "mixed.toml"
+    scenario.write_text(SCENARIO)
+    proc, parent = in_a_terminal(scenario, columns, rows, "--clock", "manual")
+    term = Terminal(parent, columns, rows)
     try:
-        url = re.search(rb"http://127\.0\.0\.1:\d+/api/v1", read_until(rb"/api/v1")).group().decode()
-        with httpx.Client(base_url=url, headers=KEY) as http:
-            job_id = http.post("/videos", json={"model": SEEDANCE, "prompt": "golden retriever"}).json()["id"]
-            for _ in range(2000):
-                if http.get(f"/videos/{job_id}").json()["status"] == "completed":
-                    break
-                time.sleep(0.01)
-        plain = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
-        read_until(job_id[-8:].encode() + rb"[^\n]*completed")  # the row, in the raw frame
-        assert re.search(job_id[-8:].encode() + rb".*completed", plain.sub(b"", read_until(rb"completed")))
-        proc.terminate()
-        proc.wait(10)
-        read_until(rb"\x1b\[\?1049l", limit=5)  # the alternate screen is left: the terminal is restored
+        url = re.search(rb"http://127\.0\.0\.1:\d+/api/v1", (term.pump(2.0), term.raw)[1]).group().decode()
+        root = url.removesuffix("/api/v1")
+        ids = drive(None, url, advance=lambda: httpx.post(f"{root}/__ormock/clock/advance", json={"seconds": 10}))
+        short = short_ids(list(ids.values()))
+        lines = term.wait_for(re.escape(short[ids["flaky"]]) + r" .*503▸✓")
+        assert len(lines) == rows and all(len(line) <= columns for line in lines)  # nothing wraps
+        shown = "\n".join(lines)
+        for prompt, job_id in ids.items():
+            assert re.search(rf"^{short[job_id]} ", shown, re.M), (prompt, shown)
+        assert re.search(rf"^{short[ids['revoked']]} .*▸401✓", shown, re.M)
+        assert re.search(rf"^{short[ids['please fail']]} .*▸✗", shown, re.M)
+        assert re.search(rf"download\s+{short[ids['flaky']]}\s+200 \d+\.\dMB in \d+ms", shown)  # the latest request
+        if rows >= 50:
+            assert re.search(rf"download\s+{short[ids['refused']]}\s+401 .*\[scripted: refused download\]", shown)
+            assert "[injected: rule flaky poll: 503]" in shown or re.search(r"poll\s+\S+\s+503", shown)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
+        proc.wait(15)
+        term.pump(1.0)
+        after = "\n".join(term.lines())
+        assert "client report:" in after and "ormock: stopped" in after  # the summary, on the normal screen
+        assert b"\x1b[?1049l" in term.raw  # the alternate screen was left: the terminal is restored
+        after_exit = term.raw[term.raw.rindex(b"\x1b[?1049l") :].decode("utf-8", "replace")
+        final = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", after_exit)
+        assert re.search(rf"{short[ids['revoked']]} .*▸401✓", final)  # the last frame, printed after the exit
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -177,41 +263,19 @@ def test_serve_in_a_pseudo_terminal_shows_a_job_reach_completed():
     assert proc.returncode == 0
 
 
-def test_no_dashboard_in_a_terminal_prints_plain_lines():
-    proc, parent = in_a_terminal("--no-dashboard")
-    read_until = reader(parent)
+def test_no_dashboard_in_a_terminal_prints_plain_lines(tmp_path):
+    scenario = tmp_path / "mixed.toml"
+    scenario.write_text(SCENARIO)
+    proc, parent = in_a_terminal(scenario, 100, 30, "--no-dashboard")
+    term = Terminal(parent, 100, 30)
     try:
-        url = re.search(rb"http://127\.0\.0\.1:\d+/api/v1", read_until(rb"/api/v1")).group().decode()
+        url = re.search(rb"http://127\.0\.0\.1:\d+/api/v1", (term.pump(2.0), term.raw)[1]).group().decode()
         httpx.post(url + "/videos", json={"model": SEEDANCE, "prompt": "x"}, headers=KEY)
-        output = read_until(rb"POST /api/v1/videos 202")
-        assert b"\x1b[?1049h" not in output  # no alternate screen
+        term.wait_for(r"POST /api/v1/videos 202")
+        assert b"\x1b[?1049h" not in term.raw  # no alternate screen
         proc.terminate()
         proc.wait(10)
     finally:
         if proc.poll() is None:
             proc.kill()
         os.close(parent)
-
-
-async def test_webhook_attempts_show_in_the_requests_pane_and_failures_are_flagged(mock):
-    job_id = await mock.job_id()
-    for status, error in ((500, "the receiver answered 500"), (200, None)):
-        mock.store.record(
-            "", kind="webhook", method="POST", path="http://127.0.0.1:9000/hooks", query={}, status=status,
-            job_id=job_id, rule="default", latency_ms=1.0, headers=[], body={}, error=error,
-        )  # fmt: skip
-    text = screen(mock)
-    assert re.search(r"hook\s+http://127\.0\.0\.1:9000/hooks\s+500", text)
-    assert f"{job_id[-8:]} webhook attempt failed: the receiver answered 500" in text
-
-
-async def test_scripted_answers_are_marked_with_their_rule(mock):
-    job_id = await mock.job_id(prompt="no download")  # download = { respond = 401, times = 1 }
-    await mock.poll(job_id)
-    await mock.poll(job_id)
-    assert (await mock.download(job_id)).status_code == 401
-    assert (await mock.download(job_id, headers={})).status_code == 401  # a real keyless download
-    text = screen(mock, width=200)
-    assert f"{job_id[-8:]} download refused with 401 (scripted by rule download refused)" in text
-    assert "scripted: download refused" in text
-    assert f"{job_id[-8:]} download refused with 401: Missing Authentication header" in text

@@ -9,12 +9,18 @@ import json
 from conftest import KEY
 from rich.console import Console
 
-from ormock.dashboard import render, take
+from ormock.dashboard import Board, render, take
 from ormock.log import Lines
 
 
-def screen(mock, width: int = 160, height: int = 50) -> str:
-    snap = take(mock.store, "http://ormock.test/api/v1", started=0.0, wall_now=1.0)
+def watched(mock) -> Board:
+    board = Board(mock.store)
+    mock.app.extensions["ormock.listeners"].append(board.request)
+    return board
+
+
+def screen(board: Board, width: int = 160, height: int = 50) -> str:
+    snap = take(board, "http://ormock.test/api/v1", started=0.0, wall_now=1.0)
     console = Console(record=True, width=width, height=height, force_terminal=True, color_system="truecolor")
     console.print(render(snap, width, height))
     return console.export_text(styles=False)
@@ -37,9 +43,10 @@ HOSTILE = [
 
 
 async def test_hostile_paths_are_shown_escaped_in_the_dashboard_and_the_log(mock):
+    board = watched(mock)
     for path in HOSTILE:
         assert (await mock.http.get(path, headers=KEY)).status_code == 404
-    text = screen(mock)
+    text = screen(board)
     assert "[bold red]boom[/bold red]" in text  # shown as typed, not rendered
     assert "\x1b]0;" not in text and "\x1b[2J" not in text and "\\x1b]0;pwned\\x07\\x1b[2J" in text
     lines = logged(mock)
@@ -58,6 +65,7 @@ async def test_secrets_in_a_callback_url_are_redacted_in_the_journal_and_the_log
 
 async def test_a_signed_links_signature_is_redacted_in_the_journal_and_the_log(make_mock):
     mock = make_mock('[server]\noutput_ttl = "1h"\n[default]\ntimeline = [{ status = "completed" }]\n')
+    board = watched(mock)
     job_id = await mock.job_id()
     link = (await mock.poll(job_id)).json()["urls"][0]
     signature = link.split("signature=")[1].split("&")[0]
@@ -65,4 +73,4 @@ async def test_a_signed_links_signature_is_redacted_in_the_journal_and_the_log(m
     entry = (await mock.http.get("/__ormock/requests")).json()["data"][-1]
     assert entry["query"]["signature"] == "[redacted]"
     assert all(signature not in line for line in logged(mock) + logged(mock, json_lines=True))
-    assert signature not in screen(mock, width=250)
+    assert signature not in screen(board, width=250)
