@@ -53,6 +53,6 @@ def bench(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff (lint and format) and mypy."""
     session.install("-e", ".[lint]")
-    session.run("ruff", "check", "ormock", "tests", "bench", "noxfile.py")
-    session.run("ruff", "format", "--check", "ormock", "tests", "bench", "noxfile.py")
+    session.run("ruff", "check", "ormock", "tests", "bench", "tools", "noxfile.py")
+    session.run("ruff", "format", "--check", "ormock", "tests", "bench", "tools", "noxfile.py")
     session.run("mypy")

@@ -52,3 +52,17 @@ def test_the_node_recipe_in_the_docs_is_the_module_the_clients_session_runs():
     page = (root / "docs" / "node.md").read_text()
     module = (root / "tests" / "clients" / "harness" / "ormock.mjs").read_text()
     assert "```js\n" + module + "```" in page
+
+
+def test_the_readme_picture_is_drawn_from_a_real_run(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "dashboard.svg"
+    done = subprocess.run([sys.executable, str(root / "tools" / "dashboard_picture.py"), str(out)],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    svg = out.read_text()
+    assert svg.startswith("<svg") and "key&#160;revoked&#160;mid-job" in svg and "503" in svg
+    assert "docs/dashboard.svg" in (root / "README.md").read_text()
