@@ -332,6 +332,49 @@ def demo(
         raise typer.Exit(1)
 
 
+@app.command()
+def record(
+    upstream: Annotated[str, typer.Option(help="The service to record.")] = "https://openrouter.ai/api/v1",
+    out: Annotated[Path, typer.Option(help="The folder the recording is written to.")] = Path("recordings"),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)] = 8000,
+    max_content_bytes: Annotated[
+        int, typer.Option(help="Content bytes kept per job; past this the first bytes are kept.", min=0)
+    ] = 32 * 1024 * 1024,
+    clock: Annotated[
+        ClockKind, typer.Option(help="manual: time moves only on POST /__ormock/clock/advance (for tests).")
+    ] = ClockKind.scaled,
+) -> None:
+    """Pass clients through to the real service and write what happened as a scenario
+    (docs/recording.md). The first line printed is the base URL for clients; Ctrl-C, SIGTERM or
+    POST /__ormock/record/save writes the recording."""
+    from .clock import ManualClock, ScaledClock
+    from .record import Recorder
+    from .server import base_url, bind, run
+
+    if not upstream.startswith(("http://", "https://")):
+        _fail(f"ormock record: --upstream must be an http(s) URL, not {upstream!r}")
+    recorder = Recorder(upstream, out, ManualClock(time.time()) if clock is ClockKind.manual else ScaledClock(),
+                        max_content_bytes)  # fmt: skip
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        _fail(f"ormock: cannot listen on {host}:{port}: {exc.strerror or exc}")
+    url = base_url(sock)
+
+    def ready() -> None:
+        _say(url)
+        _say(f"ormock: recording {upstream} into {out}/; Ctrl-C stops and writes the recording")
+
+    asyncio.run(run(recorder, sock, on_ready=ready))
+    written = recorder.save()
+    for path in written:
+        _say(f"ormock: wrote {path}")
+    if not written:
+        _say("ormock: nothing was recorded")
+    _say("ormock: stopped")
+
+
 scenarios_app = typer.Typer(
     help="The built-in scenarios: list them, or print one to copy and edit.", add_completion=False
 )

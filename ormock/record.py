@@ -1,0 +1,374 @@
+"""`ormock record`: stand between a client and the real service, pass everything through, and
+write what happened as a scenario that `ormock serve` replays.
+
+The recorder serves the four endpoints. Each request goes to the upstream with the client's own
+key; the upstream's answer comes back unchanged (status, body, the headers a client reads, content
+streamed through), except that `polling_url`, `unsigned_urls` and `urls` point back at the
+recorder, so a client that follows them stays recorded. Per job it keeps the submit body, each
+poll's time and answer, the content (up to `max_content` bytes) and any error on the way.
+
+`save()` writes, into the output folder, `recording-<time>.toml` (never over an existing file):
+one rule per job, matching its model and exact prompt, whose timeline holds each status for as long
+as it was observed, answers the errors seen on the way as `respond` steps, and ends as the job did
+(its `error` text or `cost`, its content in a file beside it); the model listing the client fetched
+becomes the scenario's catalogue. No key, `Authorization` header or signed URL reaches the disk.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import routes, safe, wire
+from .calls import Call
+from .catalogue import MODEL_KEYS
+from .clock import Clock
+from .scenario import TERMINAL
+
+MAX_CONTENT = 32 * 1024 * 1024
+PASSED_HEADERS = ("authorization", "content-type", "accept", "user-agent", "x-test-id")
+RETURNED_HEADERS = ("content-type", "retry-after", "retry-after-ms", "content-length")
+
+
+@dataclass
+class Seen:
+    at: float  # recorder's clock
+    status: int
+    job_status: str | None = None
+    message: str | None = None
+    retry_after: int | None = None
+    cost: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class Recorded:
+    job_id: str
+    body: dict[str, Any]
+    submitted: float
+    refused_first: list[Seen] = field(default_factory=list)  # submit errors of the same body before it
+    polls: list[Seen] = field(default_factory=list)
+    content: bytearray = field(default_factory=bytearray)
+    content_total: int | None = None  # what the upstream said it would send
+    content_complete: bool = False
+    content_problem: str | None = None
+
+
+class Recorder:
+    """The recording proxy: an ASGI app, and what it has recorded."""
+
+    def __init__(self, upstream: str, out: Path, clock: Clock, max_content: int = MAX_CONTENT) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.out, self.clock, self.max_content = out, clock, max_content
+        self.jobs: dict[str, Recorded] = {}
+        self.refused: list[tuple[str, Seen]] = []  # (body signature, answer) of submits that got no job
+        self.listing: list[dict[str, Any]] | None = None
+        self.started = datetime.now(UTC)
+        self._client: Any = None
+
+    # --- the proxy --------------------------------------------------------------------------------
+    def client(self) -> Any:
+        import httpx
+
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
+        return self._client
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    if self._client is not None:
+                        await self._client.aclose()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        call = Call.of(scope)
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if len(body) > MAX_CONTENT:
+                await _json(send, 413, wire.error(413))
+                return
+            if not message.get("more_body", False):
+                break
+        if call.path == "/__ormock/record/save" and call.method == "POST":
+            written = self.save()
+            await _json(send, 200, {"written": [str(p) for p in written]})
+            return
+        if call.path == "/__ormock/clock/advance" and call.method == "POST":
+            seconds = float(json.loads(body or b"{}").get("seconds", 0))
+            if not 0 <= seconds < 1e9:
+                await _json(send, 400, wire.error(400, "seconds must be between 0 and 1e9"))
+                return
+            self.clock.advance(seconds)
+            await _json(send, 200, {"time": self.clock.time()})
+            return
+        if call.path == "/__ormock/health":
+            await _json(send, 200, {"status": "ok", "recording": len(self.jobs), "upstream": self.upstream})
+            return
+        if not call.path.startswith("/api/v1/"):
+            await _json(send, 404, wire.error(404))
+            return
+        await self._forward(call, body, send)
+
+    async def _forward(self, call: Call, body: bytes, send: Any) -> None:
+        action = routes.action(call.method, call.path)
+        url = self.upstream + call.path[len("/api/v1") :]
+        headers = {name: value for name, value in call.headers if name in PASSED_HEADERS}
+        at = self.clock.time()
+        try:
+            request = self.client().build_request(call.method, url, params=call.query, headers=headers, content=body)
+            response = await self.client().send(request, stream=True)
+        except Exception as exc:  # the upstream is down, or answered nonsense: as the service would say it
+            await _json(send, 502, wire.error(502, f"the upstream could not be reached: {type(exc).__name__}"))
+            return
+        try:
+            if action == "download" and response.status_code == 200:
+                await self._stream(call, response, send)
+                return
+            raw = await response.aread()
+            answer = raw
+            parsed: Any = None
+            if response.headers.get("content-type", "").startswith("application/json"):
+                try:
+                    parsed = json.loads(raw)
+                except ValueError:
+                    await _json(send, 502, wire.error(502, "the upstream answered with broken JSON"))
+                    return
+                answer = json.dumps(self._local(parsed, call.base), separators=(",", ":")).encode()
+            self._note(action, call, body, response.status_code, parsed, response.headers, at)
+            out = [(k.encode(), v.encode()) for k, v in response.headers.items() if k in RETURNED_HEADERS[:-1]]
+            out.append((b"content-length", str(len(answer)).encode()))
+            await send({"type": "http.response.start", "status": response.status_code, "headers": out})
+            await send({"type": "http.response.body", "body": answer})
+        finally:
+            await response.aclose()
+
+    async def _stream(self, call: Call, response: Any, send: Any) -> None:
+        job_id = routes.job_id_in(call.path) or ""
+        recorded = self.jobs.get(job_id)
+        out = [(k.encode(), v.encode()) for k, v in response.headers.items() if k in RETURNED_HEADERS]
+        await send({"type": "http.response.start", "status": 200, "headers": out})
+        if recorded is not None:
+            recorded.content = bytearray()
+            length = response.headers.get("content-length")
+            recorded.content_total = int(length) if length and length.isdigit() else None
+        sent = 0
+        try:
+            async for chunk in response.aiter_raw():
+                if recorded is not None and len(recorded.content) < self.max_content:
+                    recorded.content += chunk[: self.max_content - len(recorded.content)]
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                sent += len(chunk)
+            await send({"type": "http.response.body", "body": b""})
+            if recorded is not None:
+                recorded.content_complete = len(recorded.content) == sent and (
+                    recorded.content_total is None or sent == recorded.content_total
+                )
+                if len(recorded.content) < sent:
+                    recorded.content_problem = (
+                        f"kept the first {self.max_content} of {sent} bytes (--max-content-bytes)"
+                    )
+        except BaseException:
+            if recorded is not None:
+                recorded.content_complete = False
+                recorded.content_problem = (
+                    f"the download stopped after {sent} bytes (the client or the upstream went away)"
+                )
+            raise
+
+    def _local(self, value: Any, base: str) -> Any:
+        """The upstream's URLs in an answer, pointed back at the recorder."""
+        if isinstance(value, dict):
+            return {k: self._local(v, base) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._local(v, base) for v in value]
+        if isinstance(value, str) and value.startswith(self.upstream + "/"):
+            return base + value[len(self.upstream) :]
+        return value
+
+    def _note(self, action: str, call: Call, body: bytes, status: int, parsed: Any, headers: Any, at: float) -> None:
+        retry = headers.get("retry-after")
+        retry_after = int(float(retry)) if retry and re.fullmatch(r"\d+(\.\d+)?", retry) else None
+        envelope = parsed.get("error") if isinstance(parsed, dict) else None
+        message = envelope.get("message") if isinstance(envelope, dict) else None
+        if action == "submit":
+            try:
+                sent = json.loads(body)
+            except ValueError:
+                return
+            if status == 202 and isinstance(parsed, dict) and "id" in parsed and isinstance(sent, dict):
+                signature = json.dumps(sent, sort_keys=True)
+                before = [seen for sig, seen in self.refused if sig == signature]
+                self.refused = [(sig, seen) for sig, seen in self.refused if sig != signature]
+                self.jobs[parsed["id"]] = Recorded(parsed["id"], sent, at, before)
+            elif (isinstance(sent, dict) and status in (401, 402, 429)) or status >= 500:
+                self.refused.append((json.dumps(sent, sort_keys=True), Seen(at, status, message=message,
+                                                                            retry_after=retry_after)))  # fmt: skip
+        elif action == "poll":
+            recorded = self.jobs.get(routes.job_id_in(call.path) or "")
+            if recorded is None:
+                return
+            if status == 200 and isinstance(parsed, dict):
+                usage = parsed.get("usage") or {}
+                recorded.polls.append(Seen(at, 200, parsed.get("status"), cost=usage.get("cost"),
+                                           error=parsed.get("error")))  # fmt: skip
+            else:
+                recorded.polls.append(Seen(at, status, message=message, retry_after=retry_after))
+        elif action == "models" and status == 200 and isinstance(parsed, dict):
+            self.listing = [m for m in parsed.get("data", []) if isinstance(m, dict)]
+
+    # --- the scenario -----------------------------------------------------------------------------
+    def save(self) -> list[Path]:
+        """Writes what was recorded (never over an existing file); returns the files written."""
+        if not self.jobs and self.listing is None:
+            return []
+        self.out.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        stem = f"recording-{stamp}"
+        number = 1
+        while (self.out / f"{stem}.toml").exists():
+            number += 1
+            stem = f"recording-{stamp}-{number}"
+        written: list[Path] = []
+        rules = []
+        for n, recorded in enumerate(self.jobs.values(), start=1):
+            content_file = None
+            if recorded.content:
+                content_file = f"{stem}-{n}.mp4"
+                (self.out / content_file).write_bytes(bytes(recorded.content))
+                written.append(self.out / content_file)
+            rules.append(_rule(n, recorded, content_file))
+        header = [
+            f"# Recorded by `ormock record` on {self.started:%Y-%m-%d %H:%M} UTC from {_origin(self.upstream)}:",
+            f"# {len(self.jobs)} job(s){', and the model listing' if self.listing else ''}. Replay it with",
+            f"#   ormock serve {self.out / (stem + '.toml')}",
+            "# Each rule matches one recorded job's model and exact prompt; its timeline holds each status for",
+            "# as long as the client saw it, answers the errors it met on the way, and ends as the job did.",
+            "# No API key, Authorization header or signed URL was written.",
+        ]
+        text = "\n".join(header) + "\n\n" + "\n".join(rules)
+        if self.listing:
+            text += "\n" + _catalogue(self.listing)
+        path = self.out / f"{stem}.toml"
+        path.write_text(text, "utf-8")
+        written.insert(0, path)
+        return written
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}{':' + str(parts.port) if parts.port else ''}{parts.path}"
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value if v is not None) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {_toml(v)}" for k, v in value.items() if v is not None) + " }"
+    raise TypeError(type(value))
+
+
+def _key(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
+
+
+def _seconds(value: float) -> str:
+    return f"{max(value, 0.001):.3f}s"
+
+
+def _rule(number: int, recorded: Recorded, content_file: str | None) -> str:
+    body = recorded.body
+    prompt = body.get("prompt") if isinstance(body.get("prompt"), str) else None
+    match: dict[str, Any] = {"model": body.get("model")}
+    if prompt is not None:
+        match["prompt_regex"] = "^" + re.escape(prompt) + "$"
+    steps: list[dict[str, Any]] = []
+    current: str | None = "pending"  # a submit answers pending
+    since = recorded.submitted
+    ending: Seen | None = None
+    notes = []
+    for seen in recorded.polls:
+        if seen.status != 200:
+            if current is not None:
+                steps.append({"status": current, "for": _seconds(seen.at - since)})
+            steps.append({"respond": seen.status, "polls": 1, "message": seen.message, "retry_after": seen.retry_after})
+            current, since = None, seen.at  # the next status holds from this poll on, as on replay
+            continue
+        if seen.job_status in TERMINAL:
+            if current is not None:
+                steps.append({"status": current, "for": _seconds(seen.at - since)})
+            ending = seen
+            break
+        if current is None:
+            current = seen.job_status
+        elif seen.job_status != current:
+            steps.append({"status": current, "for": _seconds(seen.at - since)})
+            current, since = seen.job_status, seen.at
+    if ending is None:
+        steps.append({"status": current or "in_progress", "for": "24h"})
+        steps.append({"status": "expired", "error": "the recording ended before the job did"})
+        notes.append("the recording stopped before this job ended")
+    elif ending.job_status == "completed":
+        final: dict[str, Any] = {"status": "completed"}
+        if ending.cost is not None:
+            final["cost"] = ending.cost
+        if content_file is not None:
+            final["content"] = content_file
+        steps.append(final)
+    else:
+        steps.append({"status": ending.job_status, "error": ending.error})
+    if recorded.content_problem:
+        notes.append(f"its content is incomplete: {recorded.content_problem}")
+    elif recorded.content and not recorded.content_complete:
+        notes.append("its content is incomplete")
+    label = safe.shown(prompt or body.get("model"), 40)
+    lines = ["[[rule]]", f"name = {_toml(f'recorded {number}: {label}')}"]
+    lines = [f"# {note}" for note in notes] + lines
+    lines.append(f"match = {_toml(match)}")
+    if recorded.refused_first:
+        first = recorded.refused_first[0]
+        refusal = {"respond": first.status, "message": first.message, "retry_after": first.retry_after}
+        lines.append("submit = " + _toml({**refusal, "times": len(recorded.refused_first)}))
+    lines.append("timeline = [")
+    lines += [f"  {_toml({k: v for k, v in step.items() if v is not None})}," for step in steps]
+    lines.append("]")
+    return "\n".join(lines) + "\n"
+
+
+def _catalogue(listing: list[dict[str, Any]]) -> str:
+    lines = ["# The model listing the client fetched while recording, as this scenario's catalogue."]
+    for model in listing:
+        kept = {k: v for k, v in model.items() if k in MODEL_KEYS and v is not None}
+        if "id" in kept:
+            lines += ["[[model]]", *(f"{_key(k)} = {_toml(v)}" for k, v in kept.items()), ""]
+    return "\n".join(lines)
+
+
+async def _json(send: Any, status: int, body: Any) -> None:
+    payload = json.dumps(body, separators=(",", ":")).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def now() -> float:
+    return time.time()

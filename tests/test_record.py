@@ -1,0 +1,179 @@
+"""`ormock record` against an upstream that is a second `ormock serve` (no machine here reaches the
+service): for a client polling at a given cadence, replaying the recording gives the same statuses,
+errors and content bytes as the upstream did; no key reaches the disk; an upstream that is down is
+answered as the service would; a download cut short leaves a recording that says so. Both clocks
+are manual and moved by the client, so nothing waits on the wall clock."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import SEEDANCE
+from openrouter import OpenRouter, errors
+from openrouter.utils import RetryConfig
+from server import running
+
+from ormock import load_scenario
+
+UPSTREAM = """
+[[rule]]
+name = "completes"
+match = { prompt = "complete" }
+timeline = [{ status = "in_progress", polls = 2 }, { status = "completed", cost = 0.5 }]
+
+[[rule]]
+name = "fails"
+match = { prompt = "fail" }
+timeline = [{ status = "in_progress", polls = 1 }, { status = "failed", error = "Provider returned error: boom" }]
+
+[[rule]]
+name = "cancelled"
+match = { prompt = "cancel" }
+timeline = [{ status = "pending", polls = 1 }, { status = "cancelled" }]
+
+[[rule]]
+name = "expired"
+match = { prompt = "expire" }
+timeline = [{ status = "pending", polls = 2 }, { status = "expired" }]
+
+[[rule]]
+name = "revoked"
+match = { prompt = "revoked" }
+timeline = [
+  { status = "in_progress", polls = 1 },
+  { respond = 401, polls = 1, message = "User not found." },
+  { status = "in_progress", polls = 1 },
+  { status = "completed" },
+]
+
+[[rule]]
+name = "busy"
+match = { prompt = "busy" }
+submit = { respond = 429, retry_after = 7, times = 1 }
+timeline = [{ status = "completed" }]
+"""
+KEY = "sk-or-recording-secret-9f3a"
+PROMPTS = ("complete me", "please fail", "cancel this", "let it expire", "revoked", "busy day")
+
+
+@contextmanager
+def recording(upstream: str, out: Path, *args: str):
+    command = [sys.executable, "-m", "ormock", "record", "--upstream", upstream, "--out", str(out), "--port", "0",
+               "--clock", "manual", *args]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+    base = proc.stdout.readline().strip() if proc.stdout else ""
+    assert base.startswith("http://127.0.0.1:"), (base, proc.stderr.read() if proc.stderr else "")
+    holder: dict = {"base": base}
+    try:
+        yield holder
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out_text, err_text = proc.communicate(timeout=20)
+        holder["stdout"], holder["stderr"], holder["code"] = out_text, err_text, proc.returncode
+
+
+def conversation(base: str, advance) -> list[tuple]:
+    """What a client saw: every answer, in order, polling each job every 10 s (of the clock it moves)."""
+    sdk = OpenRouter(api_key=KEY, server_url=base, retry_config=RetryConfig("none", None, False))
+    videos = sdk.video_generation
+    seen: list[tuple] = []
+    for prompt in PROMPTS:
+        try:
+            job = videos.generate(model=SEEDANCE, prompt=prompt)
+        except errors.TooManyRequestsResponseError as exc:
+            seen.append((prompt, "submit", 429, exc.raw_response.headers.get("retry-after")))
+            job = videos.generate(model=SEEDANCE, prompt=prompt)
+        seen.append((prompt, "submit", job.status))
+        for _ in range(8):
+            advance(10)
+            try:
+                status = videos.get_generation(job_id=job.id)
+            except errors.UnauthorizedResponseError as exc:
+                seen.append((prompt, "poll", 401, str(exc)))
+                continue
+            seen.append((prompt, "poll", status.status, status.error, status.usage.cost if status.usage else None))
+            if status.status in ("completed", "failed", "cancelled", "expired"):
+                if status.status == "completed":
+                    video = videos.get_video_content(job_id=job.id).read()
+                    seen.append((prompt, "content", len(video), video[:64], video[-64:]))
+                break
+    return seen
+
+
+def advancer(*roots: str):
+    def advance(seconds: float) -> None:
+        for root in roots:
+            httpx.post(f"{root}/__ormock/clock/advance", json={"seconds": seconds}).raise_for_status()
+
+    return advance
+
+
+def test_a_recording_replays_what_the_upstream_did(tmp_path):
+    out = tmp_path / "recorded"
+    (tmp_path / "upstream.toml").write_text(UPSTREAM)
+    with running(tmp_path / "upstream.toml", "--clock", "manual", "--no-dashboard") as upstream:
+        upstream_root = upstream.base_url.removesuffix("/api/v1")
+        with recording(upstream.base_url, out) as recorder:
+            root = recorder["base"].removesuffix("/api/v1")
+            httpx.get(recorder["base"] + "/videos/models", headers={"Authorization": f"Bearer {KEY}"})
+            original = conversation(recorder["base"], advancer(upstream_root, root))
+    assert recorder["code"] == 0 and "Traceback" not in recorder["stderr"], recorder["stderr"]
+    [scenario] = out.glob("*.toml")
+    assert f"ormock: wrote {scenario}" in recorder["stdout"]
+    loaded = load_scenario(scenario)
+    assert loaded.warnings == ()
+    assert len(loaded.rules) == 6 and len(list(out.glob("*.mp4"))) == 3  # the three that completed
+    text = scenario.read_text()
+    assert text.startswith("# Recorded by `ormock record` on ") and "from http://127.0.0.1:" in text
+    # no secret reaches the disk
+    for path in out.iterdir():
+        data = path.read_bytes()
+        assert KEY.encode() not in data and b"Bearer" not in data and b"signature=" not in data, path
+
+    with running(scenario, "--clock", "manual", "--no-dashboard") as replay:
+        replayed = conversation(replay.base_url, advancer(replay.base_url.removesuffix("/api/v1")))
+    assert replayed == original
+    statuses = [step[2] for step in original if step[1] == "poll"]
+    assert {"completed", "failed", "cancelled", "expired", 401} <= set(statuses)
+    assert ("busy day", "submit", 429, "7") in original
+
+
+def test_an_upstream_that_is_down_is_answered_as_the_service_would(tmp_path):
+    with recording("http://127.0.0.1:9", tmp_path / "out") as recorder:
+        answer = httpx.post(recorder["base"] + "/videos", json={"model": SEEDANCE, "prompt": "x"},
+                            headers={"Authorization": f"Bearer {KEY}"})  # fmt: skip
+    assert answer.status_code == 502
+    assert answer.json() == {"error": {"code": 502, "message": "the upstream could not be reached: ConnectError"}}
+    assert recorder["code"] == 0 and "nothing was recorded" in recorder["stdout"]
+
+
+def test_a_download_cut_short_is_recorded_as_incomplete(tmp_path):
+    (tmp_path / "upstream.toml").write_text(
+        '[default]\ntimeline = [{ status = "completed" }]\n[[fault]]\nendpoint = "content"\nslow = "256KB/s"\n'
+    )
+    with running(tmp_path / "upstream.toml", "--no-dashboard") as upstream:
+        with recording(upstream.base_url, tmp_path / "out") as recorder:
+            headers = {"Authorization": f"Bearer {KEY}"}
+            job = httpx.post(recorder["base"] + "/videos", json={"model": SEEDANCE, "prompt": "x", "duration": 10},
+                             headers=headers).json()  # fmt: skip
+            httpx.get(f"{recorder['base']}/videos/{job['id']}", headers=headers)
+            with httpx.stream("GET", f"{recorder['base']}/videos/{job['id']}/content", headers=headers) as response:
+                next(response.iter_raw(4096))  # then the client goes away
+    [scenario] = (tmp_path / "out").glob("*.toml")
+    assert "# its content is incomplete: the download stopped after" in scenario.read_text()
+    assert load_scenario(scenario).warnings == ()
+
+
+@pytest.mark.parametrize("upstream", ["ftp://example.com", "openrouter.ai"])
+def test_a_bad_upstream_is_refused_before_listening(upstream):
+    done = subprocess.run([sys.executable, "-m", "ormock", "record", "--upstream", upstream],
+                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert done.returncode == 2 and "must be an http(s) URL" in done.stderr
