@@ -159,14 +159,16 @@ def test_a_download_cut_short_is_recorded_as_incomplete(tmp_path):
     (tmp_path / "upstream.toml").write_text(
         '[default]\ntimeline = [{ status = "completed" }]\n[[fault]]\nendpoint = "content"\nslow = "256KB/s"\n'
     )
-    with running(tmp_path / "upstream.toml", "--no-dashboard") as upstream:
-        with recording(upstream.base_url, tmp_path / "out") as recorder:
-            headers = {"Authorization": f"Bearer {KEY}"}
-            job = httpx.post(recorder["base"] + "/videos", json={"model": SEEDANCE, "prompt": "x", "duration": 10},
-                             headers=headers).json()  # fmt: skip
-            httpx.get(f"{recorder['base']}/videos/{job['id']}", headers=headers)
-            with httpx.stream("GET", f"{recorder['base']}/videos/{job['id']}/content", headers=headers) as response:
-                next(response.iter_raw(4096))  # then the client goes away
+    headers = {"Authorization": f"Bearer {KEY}"}
+    with (
+        running(tmp_path / "upstream.toml", "--no-dashboard") as upstream,
+        recording(upstream.base_url, tmp_path / "out") as recorder,
+    ):
+        job = httpx.post(recorder["base"] + "/videos", json={"model": SEEDANCE, "prompt": "x", "duration": 10},
+                         headers=headers).json()  # fmt: skip
+        httpx.get(f"{recorder['base']}/videos/{job['id']}", headers=headers)
+        with httpx.stream("GET", f"{recorder['base']}/videos/{job['id']}/content", headers=headers) as response:
+            next(response.iter_raw(4096))  # then the client goes away
     [scenario] = (tmp_path / "out").glob("*.toml")
     assert "# its content is incomplete: the download stopped after" in scenario.read_text()
     assert load_scenario(scenario).warnings == ()
