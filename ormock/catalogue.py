@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -57,6 +58,46 @@ def builtin() -> dict[str, VideoModel]:
     """The built-in catalogue, by model id."""
     text = resources.files("ormock").joinpath("catalogue.json").read_text("utf-8")
     return {entry["id"]: VideoModel(**entry) for entry in json.loads(text)["data"]}
+
+
+def from_listing(entries: list[dict[str, Any]]) -> dict[str, VideoModel]:
+    """A catalogue from a `GET /videos/models` listing (a pulled one, or a recording's). Keys the
+    model schema does not know are left out; `name`, `created` and `canonical_slug`, which the
+    official SDK requires and the live listing has been seen without, are filled in from the id."""
+    found = {}
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+            continue
+        kept = {key: value for key, value in entry.items() if key in MODEL_KEYS}
+        kept.setdefault("canonical_slug", entry["id"])
+        kept.setdefault("name", entry["id"])
+        kept.setdefault("created", 0)
+        found[entry["id"]] = VideoModel(**kept)
+    return found
+
+
+def read_file(path: Path) -> dict[str, VideoModel]:
+    """The catalogue in a file written by `ormock models pull` (a `{"data": [...]}` listing)."""
+    data = json.loads(path.read_text("utf-8"))
+    entries = data.get("data") if isinstance(data, dict) else data
+    if not isinstance(entries, list):
+        raise ValueError('a catalogue file holds a models listing: {"data": [...]}')
+    return from_listing(entries)
+
+
+def diff(old: dict[str, VideoModel], new: dict[str, VideoModel]) -> list[str]:
+    """What changed from `old` to `new`, a line each: models added and removed, and for models in
+    both, their durations, resolutions, aspect ratios, sizes and prices."""
+    lines = [f"+ {model_id}: new ({new[model_id].name})" for model_id in sorted(set(new) - set(old))]
+    lines += [f"- {model_id}: removed" for model_id in sorted(set(old) - set(new))]
+    watched = ("supported_durations", "supported_resolutions", "supported_aspect_ratios", "supported_sizes",
+               "supported_frame_images", "generate_audio", "seed", "pricing_skus")  # fmt: skip
+    for model_id in sorted(set(old) & set(new)):
+        for key in watched:
+            before, after = getattr(old[model_id], key), getattr(new[model_id], key)
+            if before != after:
+                lines.append(f"~ {model_id}: {key} {json.dumps(before)} -> {json.dumps(after)}")
+    return lines
 
 
 def apply(models: dict[str, VideoModel], table: dict[str, Any]) -> VideoModel:

@@ -19,8 +19,14 @@ SERVICE_CODES = frozenset({400, 401, 402, 403, 404, 408, 409, 410, 413, 422, 429
 _MATCHED_PARAMETERS = ("duration", "resolution", "aspect_ratio", "size", "generate_audio")
 
 
-def _models(file: ScenarioFile, problems: list[Problem]) -> dict[str, VideoModel]:
+def _models(file: ScenarioFile, problems: list[Problem], base: Path) -> dict[str, VideoModel]:
     models = dict(catalogue.builtin())
+    if file.catalogue is not None:
+        try:
+            models = catalogue.read_file(base / file.catalogue)
+        except (OSError, ValueError, ValidationError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc).splitlines()[0]
+            problems.append(Problem(("catalogue",), f"cannot read the catalogue file {file.catalogue}: {reason}"))
     for i, table in enumerate(file.model):
         if not isinstance(table.get("id"), str) or not table["id"]:
             problems.append(Problem(("model", i, "id"), "every [[model]] needs an `id`"))
@@ -101,8 +107,8 @@ def _content(loc: tuple[Any, ...], rule: Rule, base: Path) -> list[Problem]:
 def check_file(file: ScenarioFile, path: Path | None) -> tuple[list[Problem], dict[str, VideoModel]]:
     """Every problem of a schema-valid scenario file, and the catalogue it makes."""
     problems: list[Problem] = []
-    models = _models(file, problems)
     base = path.parent if path is not None else Path.cwd()
+    models = _models(file, problems, base)
     seen: dict[str, int] = {}
     for i, rule in enumerate(file.rule):
         loc: tuple[Any, ...] = ("rule", i)

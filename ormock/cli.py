@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import os
 import sys
 import time
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -66,6 +68,23 @@ def _load(arg: str | None, failure: str) -> tuple[Scenario, str]:
         typer.echo(warning.format(str(file)), err=True)
     shown = str(file) if Path(arg).exists() else f"built-in scenario {file.stem}"
     return loaded, f"{shown} ({len(loaded.rules)} rules)"
+
+
+def _with_catalogue(loaded: Scenario, file: Path) -> Scenario:
+    """`loaded` with the models of `file` (its own [[model]] tables still applied on top)."""
+    import dataclasses
+
+    from pydantic import ValidationError
+
+    from . import catalogue
+
+    try:
+        models = catalogue.read_file(file)
+    except (OSError, ValueError, ValidationError) as exc:
+        _fail(f"ormock: --catalogue {file}: {exc.strerror if isinstance(exc, OSError) else str(exc).splitlines()[0]}")
+        raise  # unreachable
+    own = {key: model for key, model in loaded.models.items() if key not in catalogue.builtin()}
+    return dataclasses.replace(loaded, models={**models, **own})
 
 
 def _write_url(path: Path, url: str) -> None:
@@ -154,6 +173,12 @@ def serve(
         Path | None,
         typer.Option(help="When the server stops, write the client report here: .json, .xml (JUnit) or .md."),
     ] = None,
+    catalogue_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalogue", help="Serve this models listing (`ormock models pull`) instead of the built-in one."
+        ),
+    ] = None,
     url_file: Annotated[
         Path | None,
         typer.Option(help="Also write the base URL to this file once the server listens (for test harnesses)."),
@@ -170,6 +195,8 @@ def serve(
     from .server import base_url, bind, run, unavailable
 
     loaded, named = _load(scenario, "ormock: invalid scenario, not serving:")
+    if catalogue_file is not None:
+        loaded = _with_catalogue(loaded, catalogue_file)
     if watch and loaded.path is None:
         _fail("ormock: --watch needs a scenario file to watch")
     missing = unavailable(server.value)
@@ -373,6 +400,59 @@ def record(
     if not written:
         _say("ormock: nothing was recorded")
     _say("ormock: stopped")
+
+
+models_app = typer.Typer(help="The model catalogue: pull the live listing, or see what changed.", add_completion=False)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("pull")
+def models_pull(
+    upstream: Annotated[str, typer.Option(help="The service to ask.")] = "https://openrouter.ai/api/v1",
+    out: Annotated[Path, typer.Option(help="The catalogue file to write.")] = Path("catalogue.json"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
+) -> None:
+    """Fetch the live GET /videos/models and write it as a catalogue file for `serve --catalogue`
+    (or a scenario's `catalogue` key)."""
+    import httpx
+
+    from . import catalogue
+
+    if out.exists() and not force:
+        _fail(f"ormock models pull: {out} already exists (--force overwrites it)")
+    headers = {"Authorization": f"Bearer {key}"} if (key := os.environ.get("OPENROUTER_API_KEY")) else {}
+    try:
+        response = httpx.get(upstream.rstrip("/") + "/videos/models", headers=headers, timeout=30)
+        listing = response.json()
+        models = catalogue.from_listing(listing["data"])
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        _fail(f"ormock models pull: {upstream} gave no models listing ({type(exc).__name__}: {exc})")
+        raise  # unreachable
+    fetched = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    document = {"source": upstream, "fetched": fetched, "data": [m.model_dump(mode="json") for m in models.values()]}
+    out.write_text(json.dumps(document, indent=1) + "\n", "utf-8")
+    typer.echo(f"wrote {len(models)} models from {upstream} to {out}")
+
+
+@models_app.command("diff")
+def models_diff(
+    file: Annotated[Path, typer.Argument(help="A catalogue file (`ormock models pull`).")],
+) -> None:
+    """What changed in FILE against the built-in catalogue: models added or removed, and changed
+    durations, resolutions, aspect ratios, sizes, flags and prices."""
+    from pydantic import ValidationError
+
+    from . import catalogue
+
+    try:
+        pulled = catalogue.read_file(file)
+    except (OSError, ValueError, ValidationError) as exc:
+        _fail(f"ormock models diff: cannot read {file}: {exc.strerror if isinstance(exc, OSError) else exc}")
+        raise  # unreachable
+    lines = catalogue.diff(catalogue.builtin(), pulled)
+    for line in lines:
+        typer.echo(line)
+    typer.echo(f"{len(lines)} difference(s) against the built-in catalogue ({len(catalogue.builtin())} models)")
 
 
 scenarios_app = typer.Typer(

@@ -358,6 +358,7 @@ class ScenarioFile(_Table):
     """The whole file, as written."""
 
     report: Report = Report()
+    catalogue: str | None = None  # a models listing file (`ormock models pull`) in place of the built-in one
     server: Server = Server()
     webhooks: Webhooks = Webhooks()
     fault: list[Fault] = []  # server-wide faults
