@@ -74,6 +74,8 @@ def covers(first: Match, later: Match) -> bool:
         return False
     if first.prompt_regex is not None and first.prompt_regex != later.prompt_regex:
         return False
+    if first.prompt_sha256 is not None and first.prompt_sha256 != later.prompt_sha256:
+        return False
     for key in (*_MATCHED_PARAMETERS, "input"):
         if getattr(first, key) is not None and getattr(first, key) != getattr(later, key):
             return False

@@ -371,6 +371,9 @@ def record(
     clock: Annotated[
         ClockKind, typer.Option(help="manual: time moves only on POST /__ormock/clock/advance (for tests).")
     ] = ClockKind.scaled,
+    redact_prompts: Annotated[
+        bool, typer.Option("--redact-prompts", help="Write no prompt: rules match a prompt's SHA-256 instead.")
+    ] = False,
 ) -> None:
     """Pass clients through to the real service and write what happened as a scenario
     (docs/recording.md). The first line printed is the base URL for clients; Ctrl-C, SIGTERM or
@@ -382,7 +385,7 @@ def record(
     if not upstream.startswith(("http://", "https://")):
         _fail(f"ormock record: --upstream must be an http(s) URL, not {upstream!r}")
     recorder = Recorder(upstream, out, ManualClock(time.time()) if clock is ClockKind.manual else ScaledClock(),
-                        max_content_bytes)  # fmt: skip
+                        max_content_bytes, redact_prompts)  # fmt: skip
     try:
         sock = bind(host, port)
     except OSError as exc:

@@ -16,6 +16,7 @@ becomes the scenario's catalogue. No key, `Authorization` header or signed URL r
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -63,7 +64,10 @@ class Recorded:
 class Recorder:
     """The recording proxy: an ASGI app, and what it has recorded."""
 
-    def __init__(self, upstream: str, out: Path, clock: Clock, max_content: int = MAX_CONTENT) -> None:
+    def __init__(
+        self, upstream: str, out: Path, clock: Clock, max_content: int = MAX_CONTENT, redact_prompts: bool = False
+    ) -> None:
+        self.redact_prompts = redact_prompts
         self.upstream = upstream.rstrip("/")
         self.out, self.clock, self.max_content = out, clock, max_content
         self.jobs: dict[str, Recorded] = {}
@@ -250,7 +254,7 @@ class Recorder:
                 content_file = f"{stem}-{n}.mp4"
                 (self.out / content_file).write_bytes(bytes(recorded.content))
                 written.append(self.out / content_file)
-            rules.append(_rule(n, recorded, content_file))
+            rules.append(_rule(n, recorded, content_file, self.redact_prompts))
         header = [
             f"# Recorded by `ormock record` on {self.started:%Y-%m-%d %H:%M} UTC from {_origin(self.upstream)}:",
             f"# {len(self.jobs)} job(s){', and the model listing' if self.listing else ''}. Replay it with",
@@ -295,11 +299,14 @@ def _seconds(value: float) -> str:
     return f"{max(value, 0.001):.3f}s"
 
 
-def _rule(number: int, recorded: Recorded, content_file: str | None) -> str:
+def _rule(number: int, recorded: Recorded, content_file: str | None, redact: bool = False) -> str:
     body = recorded.body
     prompt = body.get("prompt") if isinstance(body.get("prompt"), str) else None
     match: dict[str, Any] = {"model": body.get("model")}
-    if prompt is not None:
+    if prompt is not None and redact:  # the prompt stays off the disk: the rule matches its hash
+        match["prompt_sha256"] = hashlib.sha256(prompt.encode()).hexdigest()
+        prompt = None
+    elif prompt is not None:
         match["prompt_regex"] = "^" + re.escape(prompt) + "$"
     steps: list[dict[str, Any]] = []
     current: str | None = "pending"  # a submit answers pending
@@ -340,7 +347,7 @@ def _rule(number: int, recorded: Recorded, content_file: str | None) -> str:
         notes.append(f"its content is incomplete: {recorded.content_problem}")
     elif recorded.content and not recorded.content_complete:
         notes.append("its content is incomplete")
-    label = safe.shown(prompt or body.get("model"), 40)
+    label = safe.shown(prompt or f"{body.get('model')}, job {number}", 40)
     lines = ["[[rule]]", f"name = {_toml(f'recorded {number}: {label}')}"]
     lines = [f"# {note}" for note in notes] + lines
     lines.append(f"match = {_toml(match)}")

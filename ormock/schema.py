@@ -6,6 +6,7 @@ a timeline's order). Checks that need the whole file or the catalogue live in `c
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Annotated, Any, Literal
 
@@ -146,6 +147,7 @@ class Match(_Table):
     model: Annotated[list[str], BeforeValidator(_one_or_many)] | None = None  # one id or a list
     prompt: str | None = None  # substring, case-insensitive
     prompt_regex: str | None = None  # Python regular expression, searched
+    prompt_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None  # the prompt's hash, exactly
     duration: int | None = None
     resolution: str | None = None
     aspect_ratio: str | None = None
@@ -179,6 +181,8 @@ class Match(_Table):
         if self.prompt is not None and self.prompt.casefold() not in sub.prompt.casefold():
             return False
         if self._regex is not None and not self._regex.search(sub.prompt):
+            return False
+        if self.prompt_sha256 is not None and hashlib.sha256(sub.prompt.encode()).hexdigest() != self.prompt_sha256:
             return False
         for key in ("duration", "resolution", "aspect_ratio", "size", "generate_audio", "input"):
             wanted = getattr(self, key)

@@ -179,3 +179,17 @@ def test_a_bad_upstream_is_refused_before_listening(upstream):
     done = subprocess.run([sys.executable, "-m", "ormock", "record", "--upstream", upstream],
                           capture_output=True, text=True, timeout=30)  # fmt: skip
     assert done.returncode == 2 and "must be an http(s) URL" in done.stderr
+
+
+def test_redacted_prompts_stay_off_the_disk_and_still_replay(tmp_path):
+    out = tmp_path / "recorded"
+    (tmp_path / "upstream.toml").write_text(UPSTREAM)
+    with running(tmp_path / "upstream.toml", "--clock", "manual", "--no-dashboard") as upstream:
+        upstream_root = upstream.base_url.removesuffix("/api/v1")
+        with recording(upstream.base_url, out, "--redact-prompts") as recorder:
+            original = conversation(recorder["base"], advancer(upstream_root, recorder["base"].removesuffix("/api/v1")))
+    [scenario] = out.glob("*.toml")
+    text = scenario.read_text()
+    assert "prompt_sha256" in text and not any(prompt in text for prompt in PROMPTS)
+    with running(scenario, "--clock", "manual", "--no-dashboard") as replay:
+        assert conversation(replay.base_url, advancer(replay.base_url.removesuffix("/api/v1"))) == original
