@@ -5,6 +5,7 @@ The npm packages are installed, at the versions package.json pins, into a tempor
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -83,3 +84,32 @@ def test_vitest_global_setup_recipe_with_four_parallel_workers(installed: Path, 
     for worker in range(1, 5):
         assert f"worker-{worker}: three jobs of its own" in output
     assert url_file.is_file()
+
+
+def test_a_recording_replays_the_same_for_the_typescript_sdk(installed: Path, tmp_path: Path):
+    """ormock record between @openrouter/sdk and an upstream ormock, then the recording served:
+    the SDK sees the same statuses, errors, costs and content bytes both times."""
+    sys.path.insert(0, str(HERE.parent))
+    from test_record import UPSTREAM, recording
+
+    (tmp_path / "upstream.toml").write_text(UPSTREAM)
+    out = tmp_path / "recorded"
+
+    def converse(base: str, *clocks: str) -> list:
+        env = {**os.environ, "ORMOCK_BASE": base, "ORMOCK_CLOCKS": ",".join(clocks)}
+        done = subprocess.run(["node", "conversation.mjs"], cwd=installed, capture_output=True, text=True,
+                              timeout=120, env=env)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout)
+
+    with running(tmp_path / "upstream.toml", "--clock", "manual", "--no-dashboard") as upstream:
+        upstream_root = upstream.base_url.removesuffix("/api/v1")
+        with recording(upstream.base_url, out) as recorder:
+            original = converse(recorder["base"], upstream_root, recorder["base"].removesuffix("/api/v1"))
+    [scenario] = out.glob("*.toml")
+    with running(scenario, "--clock", "manual", "--no-dashboard") as replay:
+        replayed = converse(replay.base_url, replay.base_url.removesuffix("/api/v1"))
+    assert replayed == original
+    kinds = {step[2] for step in original if step[1] == "poll"}
+    assert {"completed", "failed", "cancelled", "expired", 401} <= kinds
+    assert ["busy day", "submit", 429, "7"] in original
