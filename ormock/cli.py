@@ -374,6 +374,9 @@ def record(
     redact_prompts: Annotated[
         bool, typer.Option("--redact-prompts", help="Write no prompt: rules match a prompt's SHA-256 instead.")
     ] = False,
+    no_dashboard: Annotated[
+        bool, typer.Option("--no-dashboard", help="No live view of the jobs being recorded.")
+    ] = False,
 ) -> None:
     """Pass clients through to the real service and write what happened as a scenario
     (docs/recording.md). The first line printed is the base URL for clients; Ctrl-C, SIGTERM or
@@ -396,7 +399,15 @@ def record(
         _say(url)
         _say(f"ormock: recording {upstream} into {out}/; Ctrl-C stops and writes the recording")
 
-    asyncio.run(run(recorder, sock, on_ready=ready))
+    background = {}
+    if not no_dashboard and sys.stdout.isatty():
+        from rich.console import Console
+
+        from .dashboard import run_live
+
+        console, started = Console(), time.time()
+        background["dashboard"] = lambda: run_live(lambda: recorder.snapshot(url, started), console)
+    asyncio.run(run(recorder, sock, on_ready=ready, background=background))
     written = recorder.save()
     for path in written:
         _say(f"ormock: wrote {path}")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rich.console import Console, Group, RenderableType
@@ -392,14 +393,19 @@ def render(snap: Snapshot, width: int, height: int) -> RenderableType:
 
 
 async def run_dashboard(board: Board, base_url: str, console: Console) -> None:
-    """Redraws the dashboard until cancelled; then the terminal is restored and the last frame is
-    printed to the normal screen, where it stays."""
+    """Redraws the dashboard of `ormock serve` until cancelled (see `run_live`)."""
     started = time.time()
+    await run_live(lambda: take(board, base_url, started), console)
+
+
+async def run_live(frame: Callable[[], Snapshot], console: Console) -> None:
+    """Redraws the snapshots `frame` takes until cancelled; then the terminal is restored and the
+    last frame is printed to the normal screen, where it stays. (`ormock record` uses it too.)"""
     last: Snapshot | None = None
     try:
         with Live(console=console, screen=True, auto_refresh=False, redirect_stdout=False) as live:
             while True:
-                last = take(board, base_url, started)
+                last = frame()
                 size = console.size
                 screen = render(last, size.width, size.height)
                 await asyncio.to_thread(live.update, screen, refresh=True)

@@ -20,6 +20,7 @@ import hashlib
 import json
 import re
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from . import routes, safe, wire
 from .calls import Call
 from .catalogue import MODEL_KEYS
 from .clock import Clock
+from .jobs import Entry
 from .scenario import TERMINAL
 
 MAX_CONTENT = 32 * 1024 * 1024
@@ -73,6 +75,7 @@ class Recorder:
         self.jobs: dict[str, Recorded] = {}
         self.refused: list[tuple[str, Seen]] = []  # (body signature, answer) of submits that got no job
         self.listing: list[dict[str, Any]] | None = None
+        self.seen: deque[Entry] = deque(maxlen=64)  # the latest requests, for the dashboard
         self.started = datetime.now(UTC)
         self._client: Any = None
 
@@ -153,6 +156,7 @@ class Recorder:
                     return
                 answer = json.dumps(self._local(parsed, call.base), separators=(",", ":")).encode()
             self._note(action, call, body, response.status_code, parsed, response.headers, at)
+            self._saw(call, action, response.status_code, parsed, at)
             out = [(k.encode(), v.encode()) for k, v in response.headers.items() if k in RETURNED_HEADERS[:-1]]
             out.append((b"content-length", str(len(answer)).encode()))
             await send({"type": "http.response.start", "status": response.status_code, "headers": out})
@@ -192,6 +196,17 @@ class Recorder:
                     f"the download stopped after {sent} bytes (the client or the upstream went away)"
                 )
             raise
+
+    def _saw(self, call: Call, action: str, status: int, parsed: Any, at: float) -> None:
+        """A line for the dashboard's requests pane (nothing the recording keeps)."""
+        seen = parsed.get("status") if isinstance(parsed, dict) and isinstance(parsed.get("status"), str) else None
+        envelope = parsed.get("error") if isinstance(parsed, dict) else None
+        self.seen.append(Entry(
+            seq=len(self.seen), time=at, method=call.method, path=call.path, query={}, status=status,
+            job_id=routes.job_id_in(call.path) or (parsed.get("id") if isinstance(parsed, dict) else None),
+            rule=None, latency_ms=0.0, headers=[], body=None, wall=time.time(), what=action, seen=seen,
+            error=envelope.get("message") if isinstance(envelope, dict) else None,
+        ))  # fmt: skip
 
     def _local(self, value: Any, base: str) -> Any:
         """The upstream's URLs in an answer, pointed back at the recorder."""
@@ -233,6 +248,39 @@ class Recorder:
                 recorded.polls.append(Seen(at, status, message=message, retry_after=retry_after))
         elif action == "models" and status == 200 and isinstance(parsed, dict):
             self.listing = [m for m in parsed.get("data", []) if isinstance(m, dict)]
+
+    # --- what a person watching sees ---------------------------------------------------------------
+    def snapshot(self, base_url: str, started: float) -> Any:
+        """A dashboard frame (`dashboard.Snapshot`) of the jobs being recorded: each real job with
+        what its polls answered, its ending and its content, and the latest requests."""
+        from .dashboard import COLOURS, GLYPHS, WARN, Row, Snapshot
+
+        counts = dict.fromkeys(COLOURS, 0)
+        rows = []
+        now = self.clock.time()
+        for recorded in reversed(list(self.jobs.values())[-200:]):
+            statuses = [p.job_status for p in recorded.polls if p.status == 200 and p.job_status]
+            status = statuses[-1] if statuses else "pending"
+            counts[status] = counts.get(status, 0) + 1
+            strip = tuple(
+                (GLYPHS.get(p.job_status, "?"), COLOURS.get(p.job_status, "")) if p.status == 200 and p.job_status
+                else (str(p.status), "bold red" if p.status >= 500 else WARN)
+                for p in recorded.polls[-64:]
+            )  # fmt: skip
+            last = recorded.polls[-1] if recorded.polls else None
+            if status == "completed":
+                end = f"${last.cost:.3f}" if last and last.cost is not None else "cost n/a"
+            else:
+                end = (last.error or "") if last and status in TERMINAL else ""
+            rows.append(Row(
+                recorded.job_id, "", str(recorded.body.get("prompt", ""))[:40] or "-", str(recorded.body.get("model")),
+                status, now - (last.at if last else recorded.submitted), "-", strip, end,
+                1 if recorded.content_complete else 0, None, False,
+            ))  # fmt: skip
+        return Snapshot(
+            scenario=f"recording {self.upstream}", base_url=base_url, uptime=time.time() - started, speed=1.0,
+            manual=False, counts=counts, total=len(self.jobs), rows=rows, requests=list(self.seen),
+        )  # fmt: skip
 
     # --- the scenario -----------------------------------------------------------------------------
     def save(self) -> list[Path]:

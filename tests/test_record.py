@@ -193,3 +193,29 @@ def test_redacted_prompts_stay_off_the_disk_and_still_replay(tmp_path):
     assert "prompt_sha256" in text and not any(prompt in text for prompt in PROMPTS)
     with running(scenario, "--clock", "manual", "--no-dashboard") as replay:
         assert conversation(replay.base_url, advancer(replay.base_url.removesuffix("/api/v1"))) == original
+
+
+async def test_the_dashboard_shows_the_jobs_being_recorded(tmp_path):
+    from rich.console import Console
+
+    from ormock.clock import ManualClock
+    from ormock.dashboard import render
+    from ormock.record import Recorder
+
+    (tmp_path / "upstream.toml").write_text(UPSTREAM)
+    with running(tmp_path / "upstream.toml", "--no-dashboard") as upstream:
+        recorder = Recorder(upstream.base_url, tmp_path / "out", ManualClock())
+        transport = httpx.ASGITransport(app=recorder)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000",
+                                     headers={"Authorization": f"Bearer {KEY}"}) as http:  # fmt: skip
+            job = (await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": "revoked"})).json()
+            for _ in range(4):
+                await http.get(f"/api/v1/videos/{job['id']}")
+        console = Console(record=True, width=100, height=30, force_terminal=True)
+        console.print(render(recorder.snapshot("http://127.0.0.1:8000/api/v1", 0.0), 100, 30))
+        text = console.export_text(styles=False)
+        await recorder.client().aclose()
+    assert f"recording {upstream.base_url}" in text
+    row = next(line for line in text.splitlines() if line.startswith(job["id"][-4:]))
+    assert "revoked" in row and "▸401▸✓" in row
+    assert "poll" in text and "401" in text
