@@ -219,3 +219,39 @@ async def test_the_dashboard_shows_the_jobs_being_recorded(tmp_path):
     row = next(line for line in text.splitlines() if line.startswith(job["id"][-4:]))
     assert "revoked" in row and "▸401▸✓" in row
     assert "poll" in text and "401" in text
+
+
+def test_an_upstream_answering_garbage_is_a_json_502_and_a_second_recording_never_overwrites(tmp_path):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Garbage(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(202)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "9")
+            self.end_headers()
+            self.wfile.write(b"{not json")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Garbage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with recording(f"http://127.0.0.1:{server.server_address[1]}/api/v1", tmp_path / "out") as recorder:
+            answer = httpx.post(recorder["base"] + "/videos", json={"model": SEEDANCE, "prompt": "x"},
+                                headers={"Authorization": f"Bearer {KEY}"})  # fmt: skip
+    finally:
+        server.shutdown()
+    assert answer.status_code == 502
+    assert answer.json()["error"] == {"code": 502, "message": "the upstream answered with broken JSON"}
+
+    from ormock.clock import ManualClock
+    from ormock.record import Recorded, Recorder
+
+    recorder_object = Recorder("http://upstream.test/api/v1", tmp_path / "again", ManualClock())
+    recorder_object.jobs["j"] = Recorded("j", {"model": SEEDANCE, "prompt": "x"}, 0.0)
+    first, second = recorder_object.save()[0], recorder_object.save()[0]
+    assert first != second and first.exists() and second.exists()
