@@ -16,8 +16,10 @@ def tests(session: nox.Session) -> None:
     """The test suite, in-process and end-to-end against real `ormock serve` processes: once under
     Hypercorn (the default server), then the whole suite again under Granian (`--server granian`)."""
     session.install("-e", ".[test,fast]")
-    session.run("pytest", *session.posargs, env={"ORMOCK_SERVER": "hypercorn"})
-    session.run("pytest", *session.posargs, env={"ORMOCK_SERVER": "granian"})
+    # two workers, each test file whole on one (a file's tests may rely on their order)
+    parallel = ("-n", "2", "--dist", "loadfile")
+    session.run("pytest", *parallel, *session.posargs, env={"ORMOCK_SERVER": "hypercorn"})
+    session.run("pytest", *parallel, *session.posargs, env={"ORMOCK_SERVER": "granian"})
 
 
 @nox.session(reuse_venv=False)

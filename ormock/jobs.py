@@ -444,7 +444,10 @@ class StatusWatcher:
         return id(job) in self._shown.get(job.test_id, {})
 
     def _touch(self, job: Job) -> None:
-        if self._open(job):
+        shown = self._shown.get(job.test_id, {}).get(id(job))
+        # A poll that left the job on the step last reported changed nothing (a timed step's end is
+        # in the due heap); only a step used up or a forced status needs a look.
+        if shown is not None and (job.step != shown[1] or job.forced is not None):
             self._touched[id(job)] = job
 
     def _reset(self, test_id: str | None) -> None:
