@@ -47,8 +47,9 @@ def clients(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Every performance measurement in one go; writes docs/performance.md (`-- --quick` to try)."""
-    session.install("-e", ".")
+    session.install("-e", ".[fast]")
     session.run("python", "bench/run.py", *session.posargs)
+    session.run("python", "bench/compare.py", *session.posargs)
 
 
 @nox.session
