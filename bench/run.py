@@ -31,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PY = sys.executable
 KEY = {"Authorization": "Bearer sk-or-bench"}
+SERVERS = "<!-- servers: written by bench/compare.py -->"
 
 LIVE = """
 [default]
@@ -493,7 +494,10 @@ def main() -> None:
         step(sizes, results)
         print(f"{step.__name__}: {time.perf_counter() - began:.1f} s", file=sys.stderr, flush=True)
     command = "python bench/run.py" + (" --quick" if args.quick else "")
-    args.output.write_text(report(results, args.quick, command))
+    # bench/compare.py's section (between its markers) is its own: keep it
+    old = args.output.read_text() if args.output.exists() else ""
+    kept = old[old.index(SERVERS) :] if SERVERS in old else ""
+    args.output.write_text(report(results, args.quick, command) + ("\n" + kept if kept else ""))
     print(f"wrote {args.output}", file=sys.stderr)
 
 

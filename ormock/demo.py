@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpcore
 import httpx
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
@@ -135,7 +136,8 @@ class CarefulClient:
                     backoff *= 2
                     continue
                 return response
-            except (httpx.TransportError, httpx.DecodingError) as exc:
+            # httpx lets httpcore's own error out when a connection drops while a response is closed
+            except (httpx.TransportError, httpx.DecodingError, httpcore.ProtocolError, httpcore.NetworkError) as exc:
                 story.saw(f"{what}: {type(exc).__name__}, retry")
                 await self.pause(backoff)
                 backoff *= 2

@@ -420,17 +420,18 @@ class Change(NamedTuple):
 
 class StatusWatcher:
     """Finds the status changes of every job since it last looked, without visiting every job:
-    a job is looked at when it is new, when it was polled or forced, or when its current timed
-    step is due to end. It holds each open job once (however often it is polled) and forgets a
-    job once it has ended or its namespace is reset."""
+    a job is looked at when it is new, when a poll moved it on or it was forced, or when its
+    current timed step is due to end. It holds each open job once (however often it is polled) and
+    forgets a job once it has ended or its namespace is reset. `follows` picks the jobs it watches
+    (the webhook sender watches only jobs with a callback URL)."""
 
-    def __init__(self, store: JobStore) -> None:
+    def __init__(self, store: JobStore, follows: Callable[[Job], bool] | None = None) -> None:
         self.store = store
+        self.follows = follows
         self._fresh: list[Job] = []
-        # test id -> id(job) -> (job, step index, status) last reported, for jobs not yet ended
-        self._shown: dict[str, dict[int, tuple[Job, int, str | None]]] = {}
+        # test id -> id(job) -> (job, step index, status last reported, when it is due in `_due`)
+        self._shown: dict[str, dict[int, tuple[Job, int, str | None, float | None]]] = {}
         self._due: list[tuple[float, int, Job]] = []  # (when its timed step ends, tiebreak, job)
-        self._scheduled: dict[int, float] = {}  # id(job) -> the time it is in `_due` for
         self._touched: dict[int, Job] = {}
         self._count = 0
         store.on_create.append(self._created)
@@ -438,13 +439,14 @@ class StatusWatcher:
         store.on_reset.append(self._reset)
 
     def _created(self, job: Job) -> None:
-        self._fresh.append(job)
+        if self.follows is None or self.follows(job):
+            self._fresh.append(job)
 
-    def _open(self, job: Job) -> bool:
-        return id(job) in self._shown.get(job.test_id, {})
+    def _entry(self, job: Job) -> tuple[Job, int, str | None, float | None] | None:
+        return self._shown.get(job.test_id, {}).get(id(job))
 
     def _touch(self, job: Job) -> None:
-        shown = self._shown.get(job.test_id, {}).get(id(job))
+        shown = self._entry(job)
         # A poll that left the job on the step last reported changed nothing (a timed step's end is
         # in the due heap); only a step used up or a forced status needs a look.
         if shown is not None and (job.step != shown[1] or job.forced is not None):
@@ -452,26 +454,16 @@ class StatusWatcher:
 
     def _reset(self, test_id: str | None) -> None:
         if test_id is None:
-            self._fresh, self._shown, self._due, self._scheduled, self._touched = [], {}, [], {}, {}
+            self._fresh, self._shown, self._due, self._touched = [], {}, [], {}
             return
         for key in self._shown.pop(test_id, {}):
-            self._scheduled.pop(key, None)
             self._touched.pop(key, None)
         self._fresh = [job for job in self._fresh if job.test_id != test_id]
         # entries of `_due` for these jobs are dropped when they come up
 
-    def _schedule(self, job: Job) -> None:
-        view = self.store.peek(job)
-        if job.forced is None and view.step.hold is not None and view.status not in TERMINAL:
-            when = view.since + view.step.hold
-            if self._scheduled.get(id(job)) != when:  # once per step, however often it is polled
-                self._scheduled[id(job)] = when
-                self._count += 1
-                heapq.heappush(self._due, (when, self._count, job))
-
     def _look(self, job: Job, found: list[Change]) -> None:
         shown = self._shown.setdefault(job.test_id, {})
-        _, last, before = shown.get(id(job), (job, -1, None))
+        _, last, before, due = shown.get(id(job), (job, -1, None, None))
         view = self.store.peek(job)
         if view.status != before or view.index != last:
             # every status passed since the last look, so a fast clock still shows each step
@@ -482,25 +474,30 @@ class StatusWatcher:
                     before = status
         if view.status in TERMINAL:
             shown.pop(id(job), None)
-            self._scheduled.pop(id(job), None)
-        else:
-            shown[id(job)] = (job, view.index, view.status)
-            self._schedule(job)
+            return
+        when = None
+        if job.forced is None and view.step.hold is not None:
+            when = view.since + view.step.hold
+            if when != due:  # once per step, however often it is polled
+                self._count += 1
+                heapq.heappush(self._due, (when, self._count, job))
+        shown[id(job)] = (job, view.index, view.status, when)
 
     def changes(self) -> list[Change]:
         """Each status change since the last look, in order."""
         found: list[Change] = []
         fresh, self._fresh = self._fresh, []
         for job in fresh:
-            self._shown.setdefault(job.test_id, {})[id(job)] = (job, -1, None)
+            self._shown.setdefault(job.test_id, {})[id(job)] = (job, -1, None, None)
             self._look(job, found)
         touched, self._touched = list(self._touched.values()), {}
         for job in touched:
-            if self._open(job):
+            if self._entry(job) is not None:
                 self._look(job, found)
         now = self.store.clock.time()
         while self._due and self._due[0][0] <= now:
             when, _, job = heapq.heappop(self._due)
-            if self._open(job) and self._scheduled.get(id(job)) == when:
+            entry = self._entry(job)
+            if entry is not None and entry[3] == when:
                 self._look(job, found)
         return found

@@ -92,7 +92,8 @@ class Dispatcher:
         self.secret_override = secret
         self.pending: list[Delivery] = []
         store.on_reset.append(self._reset)
-        self._watcher = StatusWatcher(store)
+        # only jobs that will be delivered are watched
+        self._watcher = StatusWatcher(store, follows=lambda job: bool(job.callback_url) and not job.rule.webhook.drop)
         self._tasks: set[asyncio.Task[None]] = set()
         self._clients: OrderedDict[str, httpx.AsyncClient] = OrderedDict()  # by receiver origin
 
