@@ -54,3 +54,21 @@ def test_request_for_builds_a_body_the_rule_takes():
 
     odd = parse_scenario('[[rule]]\nname = "digits only"\nmatch = { prompt_regex = "^[0-9]+$" }\n')
     assert request_for(odd.rules[0], odd) is None
+
+
+def test_the_demo_shows_the_report_of_the_careful_client_next_to_a_careless_one():
+    """Every check passes for the careful reference client and is broken once by the careless one."""
+    from ormock.demo import careless_report, run_demo
+    from ormock.report import CHECKS
+
+    scenario = load_scenario(SCENARIOS / "failure-modes.toml")
+    console = Console(record=True, width=200, file=open(os.devnull, "w"))  # noqa: SIM115
+    run_demo(scenario, 100000, console)
+    text = console.export_text()
+    table = text[text.index("the client report") :]
+    for check in CHECKS:
+        row = next(line for line in table.splitlines() if line.startswith(f"│ {check} "))
+        careful, careless = (cell.strip() for cell in row.split("│")[2:4])
+        assert careful == "pass", row
+        assert careless == ("warn" if check in ("never downloaded", "duplicate submits") else "fail"), row
+    assert len(careless_report()["clients"]) == 1

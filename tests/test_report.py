@@ -13,73 +13,13 @@ from conftest import SEEDANCE
 from receiver import receiving
 
 from ormock import Simulator, parse_scenario
+from ormock.careless import CARELESS, SCENARIO
+from ormock.careless import careless as careless_client
 from ormock.report import CHECKS, junit, markdown, summary
-
-SCENARIO = """
-[webhooks]
-secret = "whsec_test"
-
-[default]
-timeline = [{ status = "in_progress", polls = 1 }, { status = "completed", cost = 0.1 }]
-
-[[rule]]
-name = "slow"
-match = { prompt = "slow" }
-timeline = [{ status = "in_progress", for = "1h" }, { status = "completed" }]
-
-[[rule]]
-name = "busy"
-match = { prompt = "busy" }
-submit = { respond = 429, retry_after = 5, times = 1 }
-
-[[rule]]
-name = "flaky"
-match = { prompt = "flaky" }
-submit = { respond = 500, times = 3 }
-
-[[rule]]
-name = "forged"
-match = { prompt = "forged" }
-timeline = [{ status = "completed" }]
-webhook = { bad_signature = true }
-"""
-CARELESS = {"Authorization": "Bearer sk-or-careless-0001", "User-Agent": "careless/1.0"}
 
 
 def careless(sim: Simulator, hook_url: str) -> dict[str, str]:
-    """Breaks each check once; returns the job ids by what they were for."""
-    http = httpx.Client(base_url=sim.base_url, headers=CARELESS)
-    submit = lambda **body: http.post("/videos", json={"model": SEEDANCE, **body})  # noqa: E731
-    jobs = {}
-    jobs["slow"] = submit(prompt="slow").json()["id"]
-    for _ in range(3):  # poll interval: three polls with no time between them
-        http.get(f"/videos/{jobs['slow']}")
-    assert http.get(f"/videos/{jobs['slow']}/content").status_code == 409  # downloaded too early
-    sim.advance(10)
-    jobs["late"] = submit(prompt="late").json()["id"]
-    for _ in range(4):  # in_progress, completed, then two polls after the end
-        sim.advance(10)
-        http.get(f"/videos/{jobs['late']}")
-    sim.advance(10)
-    assert httpx.get(f"{sim.base_url}/videos/{jobs['late']}").status_code == 401  # keyless
-    assert http.get(f"/videos/{jobs['late']}/content").status_code == 200
-    jobs["kept"] = submit(prompt="kept").json()["id"]
-    for _ in range(2):  # completed, never downloaded
-        sim.advance(10)
-        http.get(f"/videos/{jobs['kept']}")
-    assert submit(prompt="busy").status_code == 429
-    jobs["busy"] = submit(prompt="busy").json()["id"]  # at once, not 5 s later
-    for _ in range(2):
-        assert submit(prompt="bad duration", duration=99).status_code == 400  # the same 400 twice
-    answers = [submit(prompt="flaky").status_code for _ in range(4)]  # no backoff between 500s
-    assert answers == [500, 500, 500, 202]
-    jobs["first"] = submit(prompt="twice").json()["id"]
-    jobs["again"] = submit(prompt="twice").json()["id"]  # while the first runs
-    jobs["forged"] = submit(prompt="forged", callback_url=hook_url).json()["id"]
-    sim.advance(10)
-    http.get(f"/videos/{jobs['forged']}")
-    http.get(f"/videos/{jobs['forged']}/content")
-    return jobs
+    return careless_client(sim.base_url, sim.advance, hook_url)
 
 
 def careful(sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
