@@ -224,7 +224,6 @@ class JobStore:
         self._journal_count = 0  # entries in all the journals together
         self._written: dict[str, Space] = {}
         self.started = clock.time()
-        self.generation = 0  # goes up on every reset
         self.notices: deque[str] = deque(maxlen=20)  # server messages for the dashboard (e.g. reloads)
         self.on_create: list[Callable[[Job], None]] = []  # told of every new job
         self.on_touch: list[Callable[[Job], None]] = []  # told of every poll or forced status, by job
@@ -405,7 +404,6 @@ class JobStore:
             self._journal_count -= len(space.journal) if space is not None else 0
             for job in space.jobs.values() if space is not None else ():
                 del self._order[id(job)]
-        self.generation += 1
 
 
 class Change(NamedTuple):

@@ -127,11 +127,16 @@ def _once(message: dict[str, Any], receive: Any) -> Callable[[], Awaitable[dict[
     return again
 
 
-async def _answer(send: Any, refused: _Refused) -> None:
-    payload = json.dumps(wire.error(refused.status, refused.message), separators=(",", ":")).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-               (b"connection", b"close")]  # fmt: skip
-    if refused.retry_after is not None:
-        headers.append((b"retry-after", str(refused.retry_after).encode()))
-    await send({"type": "http.response.start", "status": refused.status, "headers": headers})
+async def send_json(send: Any, status: int, body: Any, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    """A whole JSON answer, straight to ASGI (for what answers before, or without, the app)."""
+    payload = json.dumps(body, separators=(",", ":")).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+async def _answer(send: Any, refused: _Refused) -> None:
+    extra = [(b"connection", b"close")]
+    if refused.retry_after is not None:
+        extra.append((b"retry-after", str(refused.retry_after).encode()))
+    await send_json(send, refused.status, wire.error(refused.status, refused.message), tuple(extra))

@@ -32,6 +32,7 @@ from .calls import Call
 from .catalogue import MODEL_KEYS
 from .clock import Clock
 from .jobs import Entry
+from .limits import send_json as _json
 from .scenario import TERMINAL
 
 MAX_CONTENT = 32 * 1024 * 1024
@@ -416,14 +417,3 @@ def _catalogue(listing: list[dict[str, Any]]) -> str:
         if "id" in kept:
             lines += ["[[model]]", *(f"{_key(k)} = {_toml(v)}" for k, v in kept.items()), ""]
     return "\n".join(lines)
-
-
-async def _json(send: Any, status: int, body: Any) -> None:
-    payload = json.dumps(body, separators=(",", ":")).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
-
-
-def now() -> float:
-    return time.time()

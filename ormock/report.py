@@ -74,11 +74,6 @@ def _signature(entry: Entry) -> tuple[Any, ...]:
     return entry.method, entry.path, tuple(sorted(entry.query.items())), _key(entry), body
 
 
-def _same_request(a: Entry, b: Entry) -> bool:
-    """Sent again unchanged."""
-    return _signature(a) == _signature(b)
-
-
 def _next_same(entries: list[Entry], wanted: Iterable[int]) -> dict[int, list[int]]:
     """For each index in `wanted`, the later indexes of entries that are the same request."""
     wanted = list(wanted)
@@ -166,12 +161,9 @@ class _Judge:
                 self.submits.append(entry)
 
     # --- the checks -------------------------------------------------------------------------------
-    def _polls(self, entries: list[Entry]) -> dict[str, list[Entry]]:
-        return self.polls
-
     def poll_interval(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
         least = self.settings.min_poll_interval
-        for job_id, polls in self._polls(entries).items():
+        for job_id, polls in self.polls.items():
             gaps = [b.time - a.time for a, b in itertools.pairwise(polls)]
             close = [(a, b) for (a, b), gap in zip(itertools.pairwise(polls), gaps, strict=True) if gap < least]
             if not close:
@@ -186,7 +178,7 @@ class _Judge:
             )  # fmt: skip
 
     def polls_after_the_end(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
-        for job_id, polls in self._polls(entries).items():
+        for job_id, polls in self.polls.items():
             ended = next((i for i, e in enumerate(polls) if e.seen in TERMINAL), None)
             if ended is None:
                 continue
