@@ -353,8 +353,8 @@ def demo(
 
     from .demo import run_demo
 
-    loaded, _ = _load(scenario, "ormock: invalid scenario:")
-    stories = run_demo(loaded, speed, Console())
+    loaded, shown = _load(scenario, "ormock: invalid scenario:")
+    stories = run_demo(loaded, speed, Console(), shown)
     if any(not story.events for story in stories if story.ending.startswith("no request")):
         raise typer.Exit(1)
 

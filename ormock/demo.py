@@ -265,10 +265,11 @@ def _report_table(careful: dict[str, Any], careless: dict[str, Any]) -> Table:
     return table
 
 
-def run_demo(scenario: Scenario, speed: float, console: Console) -> list[Story]:
-    """Starts ormock on `scenario`, runs the reference client through every rule, prints the table."""
+def run_demo(scenario: Scenario, speed: float, console: Console, shown: str | None = None) -> list[Story]:
+    """Starts ormock on `scenario` (named `shown` in the heading: a built-in's name, not its path
+    inside site-packages), runs the reference client through every rule, prints the tables."""
     with Simulator(scenario, speed=speed, seed=1) as sim:
-        console.print(f"ormock demo: {scenario.path or 'scenario'} at {sim.base_url}, speed {speed:g}x")
+        console.print(f"ormock demo: {shown or scenario.path or 'scenario'} at {sim.base_url}, speed {speed:g}x")
         columns = (SpinnerColumn(), TextColumn("{task.description:<28.28}", markup=False),
                    TextColumn("{task.fields[event]}", markup=False, style="dim"))  # fmt: skip
         with Progress(*columns, console=console, transient=True) as progress:

@@ -71,7 +71,7 @@ def main() -> None:
         run("validate")
         run("init", "x.toml")
         run("validate", "--strict", "x.toml")
-        assert "ci-fast" in run("demo", "ci-fast")
+        assert "built-in scenario ci-fast" in run("demo", "ci-fast")
         run("demo")
         served_job(folder)
     print("package check: all passed")

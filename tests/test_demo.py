@@ -21,6 +21,8 @@ def test_demo_table_lists_every_rule_of_failure_modes():
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
+    # A built-in is named as such, not by its path inside the package (which a narrow terminal wraps).
+    assert result.stdout.startswith("ormock demo: built-in scenario failure-modes ("), result.stdout[:200]
     for rule in load_scenario(SCENARIOS / "failure-modes.toml").rules:
         assert f"│ {rule.name} " in result.stdout, rule.name
     assert "(catalogue) out-of-set duration" in result.stdout
