@@ -36,45 +36,59 @@ def _stamp(now: float) -> str:
 class Lines:
     """Turns events into lines: readable text, or one JSON object per line.
 
-    With `write`, lines are gathered and written together a few times a second (`flush`), one
-    write for many requests; without it, each goes to `emit` at once.
+    With `write`, events are gathered and written together a few times a second (`flush`), one
+    write for many requests, and a request's line is only formatted then: on the hot path a
+    request costs an append. At most `MAX_PENDING` events wait; past that they are flushed at
+    once. Without `write`, each line goes to `emit` at once.
     """
+
+    MAX_PENDING = 10_000
 
     def __init__(self, emit: Emit | None = None, json_lines: bool = False, write: Emit | None = None) -> None:
         self.json_lines = json_lines
         self._write = write
-        self._pending: list[str] = []
-        self.emit: Emit = emit if emit is not None else self._pending.append
+        self._pending: list[str | Entry] = []  # status lines, and requests to be formatted at the flush
+        self._emit = emit
         # Called before each request line, so the status changes a request may see come first.
         self.catch_up: Callable[[], None] = lambda: None
 
     def flush(self) -> None:
-        if self._pending and self._write is not None:
-            text = "\n".join(self._pending) + "\n"
-            self._pending.clear()
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        if self._write is not None:
+            text = "\n".join(item if isinstance(item, str) else self.line(item) for item in pending) + "\n"
             self._write(text)
 
     def request(self, entry: Entry) -> None:
         # A poll's own line comes before any change it caused (it used up a poll-count step); what it
         # saw was reported before it was counted. Any other request sees what happened before it.
         if entry.action == "poll":
-            self._request(entry)
+            self.emit(entry)
             self.catch_up()
         else:
             self.catch_up()
-            self._request(entry)
+            self.emit(entry)
 
-    def _request(self, entry: Entry) -> None:
-        now = time.time()
+    def emit(self, item: str | Entry) -> None:
+        """A line now (without `write`), or an event for the next flush."""
+        if self._emit is not None:
+            self._emit(item if isinstance(item, str) else self.line(item))
+            return
+        self._pending.append(item)
+        if len(self._pending) >= self.MAX_PENDING:
+            self.flush()
+
+    def line(self, entry: Entry) -> str:
+        """A request's line, stamped with when it came."""
         path, job = safe.shown(entry.full_path), safe.shown(entry.job_id) if entry.job_id else None
         if self.json_lines:
-            event = {"event": "request", "time": now, "method": entry.method, "path": path, "status": entry.status,
-                     "latency_ms": entry.latency_ms, "job": job, "rule": entry.rule, "fault": entry.fault,
-                     "scripted": entry.scripted}  # fmt: skip
+            event = {"event": "request", "time": entry.wall, "method": entry.method, "path": path,
+                     "status": entry.status, "latency_ms": entry.latency_ms, "job": job, "rule": entry.rule,
+                     "fault": entry.fault, "scripted": entry.scripted}  # fmt: skip
             if entry.complete is not None:
                 event |= {"bytes": entry.sent, "complete": entry.complete}
-            self.emit(json.dumps(event))
-            return
+            return json.dumps(event)
         line = f"{entry.method} {path} {entry.status}"
         if job and job not in line:
             line += f" -> {job}"
@@ -86,7 +100,7 @@ class Lines:
             line += f" (injected fault: {entry.fault})"
         if entry.complete is False:
             line += f" (cut off after {entry.sent} bytes)"
-        self.emit(f"{_stamp(now)}  {line}  {entry.latency_ms:.1f} ms")
+        return f"{_stamp(entry.wall)}  {line}  {entry.latency_ms:.1f} ms"
 
     def status(self, job: Job, before: str | None, after: str, when: float | None = None) -> None:
         """A status line, stamped `when` (real unix time the change happened; default now)."""

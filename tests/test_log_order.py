@@ -6,10 +6,11 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 from conftest import KEY, SEEDANCE
 
 from ormock import ManualClock, ScaledClock, create_app, parse_scenario
-from ormock.log import Lines, follow_statuses
+from ormock.log import Lines, _stamp, follow_statuses
 
 
 class Hand:
@@ -20,23 +21,43 @@ class Hand:
         return self.now
 
 
-def serve(text: str, clock) -> tuple[httpx.AsyncClient, list[str]]:
+class Written(list[str]):
+    """The lines of a batched log (`Lines(write=...)`, what `ormock serve` uses), as flushed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: Lines | None = None
+
+    def write(self, text: str) -> None:
+        assert text.endswith("\n")
+        self.extend(text[:-1].split("\n"))
+
+    def flushed(self) -> Written:
+        assert self.log is not None
+        self.log.flush()
+        return self
+
+
+def serve(text: str, clock, batched: bool = False):
     app = create_app(parse_scenario(text), clock, seed=1)
-    lines: list[str] = []
-    log = Lines(emit=lines.append)
+    lines = Written()
+    log = lines.log = Lines(write=lines.write) if batched else Lines(emit=lines.append)
     app.extensions["ormock.listeners"].append(log.request)
     follow_statuses(app.extensions["ormock"], log)
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ormock.test")
+    http.store = app.extensions["ormock"]  # type: ignore[attr-defined]
     return http, lines
 
 
-async def test_a_status_change_comes_before_the_poll_that_saw_it():
+@pytest.mark.parametrize("batched", [False, True], ids=["at once", "batched"])
+async def test_a_status_change_comes_before_the_poll_that_saw_it(batched):
     http, lines = serve('[default]\ntimeline = [{ status = "in_progress", polls = 1 }, { status = "completed" }]\n',
-                        ManualClock())  # fmt: skip
+                        ManualClock(), batched)  # fmt: skip
     job = (await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": "x"}, headers=KEY)).json()
     first = (await http.get(f"/api/v1/videos/{job['id']}", headers=KEY)).json()["status"]
     second = (await http.get(f"/api/v1/videos/{job['id']}", headers=KEY)).json()["status"]
     assert (first, second) == ("in_progress", "completed")
+    lines.flushed()
     events = [line.split("  ", 1)[1] for line in lines]
     assert [e.split(" ")[0] if e.startswith(("POST", "GET")) else e.rsplit("  ", 1)[-1] for e in events] == [
         "submitted -> in_progress", "POST", "GET", "in_progress -> completed", "GET",
@@ -57,3 +78,22 @@ async def test_a_timed_change_is_stamped_when_it_happened_not_when_it_was_notice
     # ... and the real clock has barely moved, so the change is stamped no later than now.
     stamp = status_line.split("  ")[0]
     assert stamp <= time.strftime("%H:%M:%S", time.localtime(time.time())) + ".999"
+
+
+async def test_a_batched_request_line_is_formatted_at_the_flush_but_stamped_when_the_request_came():
+    http, lines = serve("", ManualClock(), batched=True)
+    await http.get("/api/v1/videos/gen-vid-1-none", headers=KEY)
+    assert lines == []  # nothing is formatted or written on the request's path
+    entry = http.store.journal(None)[-1]  # type: ignore[attr-defined]
+    line = f"{_stamp(entry.wall)}  GET /api/v1/videos/gen-vid-1-none 404  {entry.latency_ms:.1f} ms"
+    assert lines.flushed() == [line]
+
+
+async def test_a_batched_log_holds_at_most_max_pending_events(monkeypatch):
+    monkeypatch.setattr(Lines, "MAX_PENDING", 5)
+    http, lines = serve("", ManualClock(), batched=True)
+    for n in range(12):
+        await http.get(f"/api/v1/videos/gen-vid-1-{n}", headers=KEY)
+    assert len(lines) == 10  # written in two batches of 5 without a flush; 2 still wait
+    assert len(lines.flushed()) == 12
+    assert [line.split()[2] for line in lines] == [f"/api/v1/videos/gen-vid-1-{n}" for n in range(12)]
