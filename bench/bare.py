@@ -6,13 +6,12 @@ poll, under the same server ormock uses. Whatever ormock costs above this is orm
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ormock.server import bind, run
+from ormock.server import bind, block_on, run
 
 
 def main() -> None:
@@ -35,7 +34,7 @@ def main() -> None:
 
     sock = bind("127.0.0.1", 0)
     print(f"http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
-    asyncio.run(run(app, sock, server=server))
+    block_on(run(app, sock, server=server), server)  # on the loop ormock itself uses under `server`
 
 
 if __name__ == "__main__":

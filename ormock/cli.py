@@ -192,7 +192,7 @@ def serve(
     from .dashboard import Board, run_dashboard
     from .log import Lines, watch_statuses
     from .reload import watch_scenario
-    from .server import base_url, bind, run, unavailable
+    from .server import base_url, bind, block_on, run, unavailable
 
     loaded, named = _load(scenario, "ormock: invalid scenario, not serving:")
     if catalogue_file is not None:
@@ -261,7 +261,7 @@ def serve(
         background["scenario watcher"] = lambda: watch_scenario(watched, store, say)
     gc.collect()
     gc.freeze()  # what start-up loaded lives as long as the server: keep it out of every collection
-    asyncio.run(run(web, sock, server=server.value, background=background, on_ready=ready, say=tell))
+    block_on(run(web, sock, server=server.value, background=background, on_ready=ready, say=tell), server.value)
     if lines is not None:
         lines.flush()  # the lines of the last moments before the stop
     if report is not None or dashboard:

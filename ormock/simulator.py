@@ -25,7 +25,7 @@ from . import builtins
 from .app import create_app
 from .clock import FIXED_START, ManualClock, ScaledClock
 from .scenario import Scenario, load, parse
-from .server import base_url, bind, run, unavailable
+from .server import base_url, bind, block_on, run, unavailable
 
 
 class SimulatorError(Exception):
@@ -93,7 +93,7 @@ class Simulator:
             started.set()
             await run(self._app, sock, server=self._server, stop=self._stop)
 
-        self._thread = threading.Thread(target=asyncio.run, args=(main(),), name="ormock", daemon=True)
+        self._thread = threading.Thread(target=block_on, args=(main(), self._server), name="ormock", daemon=True)
         self._thread.start()
         started.wait(10)
         self._http = httpx.Client(base_url=self.url, headers=self._headers, timeout=30)
