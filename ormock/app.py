@@ -243,11 +243,9 @@ def create_app(
         # Every journal entry about a job carries its id, whatever answers it (a fault, a 401, a 404).
         g.job_id = routes.job_id_in(request.path)
 
-    def note(test_id: str, started: float, **fields: Any) -> Entry:
+    def note(test_id: str, started: float, rule: Rule | None = None, authorised: bool = True, **fields: Any) -> Entry:
         """One entry in the journal (for API requests) and one line in the log: for every request,
-        on either path. `fields` are the `Entry`'s, with `rule` as the `Rule` itself."""
-        rule = fields.pop("rule", None)
-        authorised = fields.pop("authorised", True)
+        on either path. `fields` are the `Entry`'s; `rule` is the `Rule` itself."""
         took = time.perf_counter() - started
         entry = Entry(
             seq=0, time=store.clock.time(), latency_ms=round(took * 1000, 3), wall=time.time() - took,

@@ -53,6 +53,11 @@ class Call:
         return self.header("x-test-id") or self.query.get("testId") or ""
 
     @property
+    def addressed(self) -> tuple[str, str | None, str, tuple[str, int | None] | None]:
+        """What `base` is made of (cheaper to compare than to build)."""
+        return self.scheme, self.header("host"), self.root_path, self.server
+
+    @property
     def base(self) -> str:
         """The API root as the client addressed it (the bound address when it sent no Host)."""
         return wire.api_root(self.scheme, self.header("host"), self.root_path, self.server)
@@ -69,6 +74,13 @@ class Answer:
     scripted: str | None = None  # the rule whose scripted `respond` this is
     wait: float | None = None  # the Retry-After it carries, in the client's seconds
     seen: str | None = None  # a poll's: the job status it carries
+    # The ASGI response headers, built once: a poll's answer is kept and sent again (see `polled`).
+    asgi_headers: list[tuple[bytes, bytes]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(self.body)).encode())]
+        headers += [(name.lower().encode(), value.encode()) for name, value in self.headers.items()]
+        object.__setattr__(self, "asgi_headers", headers)
 
 
 def _dumps(value: Any) -> bytes:
@@ -104,10 +116,9 @@ def polled(store: JobStore, faults: Faults, job: Job, view: View, call: Call) ->
         code = step.respond or 500
         wait = store.clock.client_seconds(step.retry_after) if step.retry_after is not None else None
         return error_answer(code, step.message, wait, scripted=job.rule.name)
-    base = call.base
-    key = (view.index, view.status, view.since, base, id(store.scenario))
+    key = (view.index, view.status, view.since, call.addressed, id(store.scenario))
     cached = job.answered
     if cached is None or cached[0] != key:
-        body = _dumps(job_object(store, faults, job, view, base))
+        body = _dumps(job_object(store, faults, job, view, call.base))
         cached = job.answered = (key, Answer(200, body, seen=view.status))
     return cached[1]

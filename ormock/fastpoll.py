@@ -47,7 +47,8 @@ class FastPolls:
         authorization = call.header("authorization") or ""
         if key_problem(authorization, scenario.api_keys) is not None:
             return False
-        job = self.store.get(job_id, call.test_id)
+        test_id = call.test_id
+        job = self.store.get(job_id, test_id)
         if job is None or job.rule.faults:
             return False
         view = self.store.poll(job)
@@ -56,12 +57,10 @@ class FastPolls:
         except Exception:  # never a traceback to the client: the same 500 the Quart app would send
             logging.getLogger("ormock").exception("unhandled error on GET %s", path)
             answer = error_answer(500)
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(answer.body)).encode())]
-        headers += [(name.lower().encode(), value.encode()) for name, value in answer.headers.items()]
-        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.start", "status": answer.status, "headers": answer.asgi_headers})
         await send({"type": "http.response.body", "body": answer.body})
         self.note(
-            call.test_id, started, method="GET", path=path, query=call.query, status=answer.status, what="poll",
+            test_id, started, method="GET", path=path, query=call.query, status=answer.status, what="poll",
             key=bearer_key(authorization) or "", agent=call.header("user-agent") or "",
             headers=call.headers, body=None, job_id=job.id, rule=job.rule, error=answer.error,
             scripted=answer.scripted, authorised=True, seen=answer.seen, retry_after=answer.wait,

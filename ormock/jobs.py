@@ -129,7 +129,7 @@ def _due(fault: Respond | None, count: int) -> Respond | None:
     return fault
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """One API request as the journal keeps it."""
 
@@ -367,13 +367,15 @@ class JobStore:
         self._seq += 1
         entry.seq = self._seq
         entry.test_id = test_id
-        entry.headers = entry.headers[:JOURNAL_HEADERS]
+        if len(entry.headers) > JOURNAL_HEADERS:
+            entry.headers = entry.headers[:JOURNAL_HEADERS]
         space = self.space(test_id)
         if len(space.journal) < (space.journal.maxlen or 0):
             self._journal_count += 1
         space.journal.append(entry)
-        self._written.pop(test_id, None)
-        self._written[test_id] = space  # namespaces by their last write, the least recent first
+        if not self._written or next(reversed(self._written)) != test_id:
+            self._written.pop(test_id, None)
+            self._written[test_id] = space  # namespaces by their last write, the least recent first
         while self._journal_count > self.journal_total:  # the least recently written namespace gives one up
             quiet = next(iter(self._written.values()))
             if quiet.journal:
@@ -484,6 +486,8 @@ class StatusWatcher:
     def changes(self) -> list[Change]:
         """Each status change since the last look, in order."""
         found: list[Change] = []
+        if not self._fresh and not self._touched and (not self._due or self._due[0][0] > self.store.clock.time()):
+            return found  # what every poll that changed nothing finds: keep it cheap
         fresh, self._fresh = self._fresh, []
         for job in fresh:
             self._shown.setdefault(job.test_id, {})[id(job)] = (job, -1, None, None)

@@ -27,6 +27,8 @@ def shown(text: object, limit: int = MAX_SHOWN) -> str:
     value = str(text)
     if len(value) > limit:
         value = value[:limit] + "…"
+    elif value.isascii() and value.isprintable():  # the common case, which _UNSAFE cannot match
+        return value
     return _UNSAFE.sub(_escape, value)
 
 
