@@ -97,3 +97,16 @@ async def test_a_batched_log_holds_at_most_max_pending_events(monkeypatch):
     assert len(lines) == 10  # written in two batches of 5 without a flush; 2 still wait
     assert len(lines.flushed()) == 12
     assert [line.split()[2] for line in lines] == [f"/api/v1/videos/gen-vid-1-{n}" for n in range(12)]
+
+
+async def test_a_batched_log_can_be_written_a_slice_at_a_time():
+    """`watch_statuses` writes a busy tenth of a second in slices, answering requests in between."""
+    http, lines = serve("", ManualClock(), batched=True)
+    for n in range(5):
+        await http.get(f"/api/v1/videos/gen-vid-1-{n}", headers=KEY)
+    assert lines.log is not None
+    assert lines.log.flush(2) is True and len(lines) == 2
+    assert lines.log.flush(2) is True and len(lines) == 4
+    assert lines.log.flush(2) is False and len(lines) == 5
+    assert lines.log.flush(2) is False and len(lines) == 5
+    assert [line.split()[2] for line in lines] == [f"/api/v1/videos/gen-vid-1-{n}" for n in range(5)]
