@@ -266,7 +266,7 @@ def create_app(
         return {
             "key": bearer_key(call.header("authorization") or "") or "", "agent": call.header("user-agent") or "",
             "method": call.method, "path": call.path, "query": call.query, "status": status,
-            "headers": call.headers, "body": body, "job_id": g.get("job_id"),
+            "headers": call.raw_headers, "body": body, "job_id": g.get("job_id"),
             "rule": g.get("rule"), "error": g.get("error"), "fault": g.get("fault"), "scripted": g.get("scripted"),
             "authorised": g.get("authorised", False), "seen": g.get("seen"), "retry_after": g.get("retry_after"),
         }  # fmt: skip

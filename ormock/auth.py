@@ -11,7 +11,11 @@ def bearer_key(header: str) -> str | None:
 
 def key_problem(header: str, accepted: frozenset[str] | None) -> str | None:
     """Why the service answers 401 to this header, or None when it is fine."""
-    key = bearer_key(header)
+    return problem_with(bearer_key(header), accepted)
+
+
+def problem_with(key: str | None, accepted: frozenset[str] | None) -> str | None:
+    """Why the service answers 401 to a request carrying `key` (from `bearer_key`), or None."""
     if key is None:
         return "Missing Authentication header"
     if accepted is not None and key not in accepted:

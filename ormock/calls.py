@@ -19,33 +19,46 @@ if TYPE_CHECKING:
     from .jobs import Job, JobStore, View
 
 
+def decoded(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    """Raw header pairs as text (latin-1, as HTTP/1.1 carries them)."""
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
+
+
 @dataclass(frozen=True, slots=True)
 class Call:
-    """What a handler needs of a request: method, path, query, headers (names in lower case, in
-    the order received), and where it was addressed."""
+    """What a handler needs of a request: method, path, query, headers (as the server gave them:
+    bytes, names in lower case as ASGI has servers send them, in the order received), and where
+    it was addressed. Headers are decoded only when read: a poll reads four of them."""
 
     method: str
     path: str
     query: dict[str, str]
-    headers: list[tuple[str, str]]
+    raw_headers: list[tuple[bytes, bytes]]
     scheme: str = "http"
     root_path: str = ""
     server: tuple[str, int | None] | None = None
-    _named: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    _named: dict[bytes, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, scope: dict[str, Any]) -> Call:
         """The call an ASGI scope describes (both paths build it the same way)."""
-        headers = [(name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in scope["headers"]]
+        raw = scope["headers"]
+        raw = raw if isinstance(raw, list) else list(raw)
         raw_query = scope.get("query_string", b"")
         query = dict(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True)) if raw_query else {}
         return cls(
-            scope["method"], scope["path"], query, headers, scope.get("scheme", "http"), scope.get("root_path", ""),
-            scope.get("server"), dict(headers),
+            scope["method"], scope["path"], query, raw, scope.get("scheme", "http"), scope.get("root_path", ""),
+            scope.get("server"), dict(raw),
         )  # fmt: skip
 
     def header(self, name: str) -> str | None:
-        return self._named.get(name)
+        """The last value of header `name` (given in lower case)."""
+        value = self._named.get(name.encode("latin-1"))
+        return None if value is None else value.decode("latin-1")
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        return decoded(self.raw_headers)
 
     @property
     def test_id(self) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from . import routes
-from .auth import bearer_key, key_problem
+from .auth import bearer_key, problem_with
 from .calls import Call, error_answer, polled
 from .faults import Faults
 from .jobs import JobStore
@@ -44,8 +44,8 @@ class FastPolls:
             return False
         started = time.perf_counter()
         call = Call.of(scope)
-        authorization = call.header("authorization") or ""
-        if key_problem(authorization, scenario.api_keys) is not None:
+        key = bearer_key(call.header("authorization") or "")
+        if problem_with(key, scenario.api_keys) is not None:
             return False
         test_id = call.test_id
         job = self.store.get(job_id, test_id)
@@ -61,8 +61,8 @@ class FastPolls:
         await send({"type": "http.response.body", "body": answer.body})
         self.note(
             test_id, started, method="GET", path=path, query=call.query, status=answer.status, what="poll",
-            key=bearer_key(authorization) or "", agent=call.header("user-agent") or "",
-            headers=call.headers, body=None, job_id=job.id, rule=job.rule, error=answer.error,
+            key=key or "", agent=call.header("user-agent") or "",
+            headers=call.raw_headers, body=None, job_id=job.id, rule=job.rule, error=answer.error,
             scripted=answer.scripted, authorised=True, seen=answer.seen, retry_after=answer.wait,
         )  # fmt: skip
         return True

@@ -142,7 +142,7 @@ class Entry:
     job_id: str | None
     rule: str | None
     latency_ms: float
-    headers: list[tuple[str, str]]  # as received; the journal redacts the API key when it is read
+    headers: list[tuple[bytes, bytes]]  # raw, as received (or sent); the journal decodes and redacts them when read
     body: Any
     error: str | None = None  # the error message answered, if any
     kind: str = "api"  # "api": a request to ormock; "webhook": a delivery attempt from it

@@ -162,7 +162,7 @@ class Dispatcher:
             job_id=job.id,
             rule=job.rule.name,
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
-            headers=list(headers.items()),
+            headers=[(name.lower().encode(), value.encode()) for name, value in headers.items()],  # ours: ASCII
             body=json.loads(delivery.body),
             error=safe.shown(error) if error else None,
         )

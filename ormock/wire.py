@@ -121,10 +121,11 @@ def job_info(job: Job, view: View) -> dict[str, Any]:
     return info
 
 
-def redacted(headers: list[tuple[str, str]]) -> dict[str, str]:
-    """Headers as the journal shows them: names in lower case, the API key hidden."""
+def redacted(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Headers as the journal shows them (it keeps them raw): names in lower case, the API key hidden."""
     shown = {}
-    for name, value in headers:
+    for raw_name, raw_value in headers:
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
         if name.lower() == "authorization":
             scheme = value.split(" ", 1)[0] if " " in value else ""
             value = f"{scheme} [redacted]".strip()
