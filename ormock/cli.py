@@ -185,11 +185,9 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the video API from SCENARIO. The first line printed is the base URL for clients."""
-    from rich.console import Console
 
     from .app import create_app
     from .clock import FIXED_START, ManualClock, ScaledClock
-    from .dashboard import Board, run_dashboard
     from .log import Lines, watch_statuses
     from .reload import watch_scenario
     from .server import base_url, bind, block_on, run, unavailable
@@ -245,6 +243,10 @@ def serve(
 
     web.extensions["ormock.say"] = tell
     if dashboard:
+        from rich.console import Console
+
+        from .dashboard import Board, run_dashboard  # Rich's live display: only when it is shown
+
         console = Console()
         board = Board(store)
         web.extensions["ormock.listeners"].append(board.request)
