@@ -190,7 +190,7 @@ def serve(
     from .clock import FIXED_START, ManualClock, ScaledClock
     from .log import Lines, watch_statuses
     from .reload import watch_scenario
-    from .server import base_url, bind, block_on, run, unavailable
+    from .server import base_url, bind, block_on, load, run, unavailable
 
     loaded, named = _load(scenario, "ormock: invalid scenario, not serving:")
     if catalogue_file is not None:
@@ -261,6 +261,7 @@ def serve(
         watched = loaded.path
         assert watched is not None
         background["scenario watcher"] = lambda: watch_scenario(watched, store, say)
+    load(server.value)  # the server's modules are start-up's too
     gc.collect()
     gc.freeze()  # what start-up loaded lives as long as the server: keep it out of every collection
     block_on(run(web, sock, server=server.value, background=background, on_ready=ready, say=tell), server.value)

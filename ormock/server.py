@@ -48,6 +48,16 @@ def block_on(coroutine: Coroutine[Any, Any, T], server: str = "hypercorn") -> T:
         return runner.run(coroutine)
 
 
+def load(server: str) -> Callable[[Any, socket.socket, asyncio.Event], Coroutine[Any, Any, None]]:
+    """The `serve` function of `server`'s module, importing it (and the server) if need be. `ormock
+    serve` calls this before it freezes what start-up loaded out of the garbage collector's way."""
+    if server == "granian":
+        from ._granian import serve
+    else:
+        from ._hypercorn import serve
+    return serve
+
+
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket; port 0 picks a free one. Raises OSError if the address is taken."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -93,10 +103,7 @@ async def run(
     the server cleanly from then on. The stop takes at most `GRACE` seconds for requests under way
     (a hung one is cut then) plus the webhook sender's own bound (`webhooks.STOP_WAIT + STOP_SEND`).
     """
-    if server == "granian":
-        from ._granian import serve
-    else:
-        from ._hypercorn import serve
+    serve = load(server)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(_quiet_stops)
