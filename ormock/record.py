@@ -34,6 +34,7 @@ from .clock import Clock
 from .jobs import Entry
 from .limits import send_json as _json
 from .scenario import TERMINAL
+from .server import lifespan
 
 MAX_CONTENT = 32 * 1024 * 1024
 PASSED_HEADERS = ("authorization", "content-type", "accept", "user-agent", "x-test-id")
@@ -88,17 +89,14 @@ class Recorder:
             self._client = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
         return self._client
 
+    async def _close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    if self._client is not None:
-                        await self._client.aclose()
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await lifespan(receive, send, self._close)
+            return
         if scope["type"] != "http":
             return
         call = Call.of(scope)

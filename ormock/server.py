@@ -58,6 +58,21 @@ def load(server: str) -> Callable[[Any, socket.socket, asyncio.Event], Coroutine
     return serve
 
 
+async def lifespan(receive: Any, send: Any, on_shutdown: Callable[[], Coroutine[Any, Any, None]] | None = None) -> None:
+    """Answers an ASGI lifespan scope for an app with nothing to start: `on_shutdown` runs before
+    the shutdown is acknowledged. (The Quart app has its own; the recorder and the bench's bare
+    app use this.)"""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            if on_shutdown is not None:
+                await on_shutdown()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket; port 0 picks a free one. Raises OSError if the address is taken."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
