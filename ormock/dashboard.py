@@ -116,14 +116,15 @@ class Board:
             tracked.downloads += 1
             tracked.download_ms = entry.latency_ms
 
-    def refresh(self) -> None:
-        """Brings the counts up to date: only the jobs that changed are looked at."""
+    def refresh(self, findings: bool = False) -> None:
+        """Brings the counts up to date: only the jobs that changed are looked at. The findings
+        are judged again every `FINDINGS_EVERY` frames, or now when `findings` says so."""
         for change in self._watcher.changes():
             if change.before is not None:
                 self.counts[change.before] -= 1
             self.counts[change.after] += 1
         self._frames += 1
-        if self._frames % FINDINGS_EVERY == 1:
+        if findings or self._frames % FINDINGS_EVERY == 1:
             self.findings = _findings(self.store, list(self.judged))
 
 
@@ -175,9 +176,12 @@ def _seconds(value: float | None) -> str:
     return f"{int(value // 3600)}h{int(value % 3600 // 60):02d}m"
 
 
-def take(board: Board, base_url: str, started: float, wall_now: float | None = None, rows: int = 200) -> Snapshot:
-    """A frame's worth of plain values, read from the board (and the jobs it shows) on the loop."""
-    board.refresh()
+def take(
+    board: Board, base_url: str, started: float, wall_now: float | None = None, rows: int = 200, last: bool = False
+) -> Snapshot:
+    """A frame's worth of plain values, read from the board (and the jobs it shows) on the loop.
+    The `last` frame, the one left on screen, has its findings judged afresh."""
+    board.refresh(findings=last)
     store = board.store
     now = store.clock.time()
     flagged = {job for _, _, job, _ in board.findings if job}
@@ -395,12 +399,15 @@ def render(snap: Snapshot, width: int, height: int) -> RenderableType:
 async def run_dashboard(board: Board, base_url: str, console: Console) -> None:
     """Redraws the dashboard of `ormock serve` until cancelled (see `run_live`)."""
     started = time.time()
-    await run_live(lambda: take(board, base_url, started), console)
+    await run_live(lambda: take(board, base_url, started), console, lambda: take(board, base_url, started, last=True))
 
 
-async def run_live(frame: Callable[[], Snapshot], console: Console) -> None:
+async def run_live(
+    frame: Callable[[], Snapshot], console: Console, final: Callable[[], Snapshot] | None = None
+) -> None:
     """Redraws the snapshots `frame` takes until cancelled; then the terminal is restored and the
-    last frame is printed to the normal screen, where it stays. (`ormock record` uses it too.)"""
+    last frame (`final`'s, taken then, when given) is printed to the normal screen, where it stays.
+    (`ormock record` uses it too.)"""
     last: Snapshot | None = None
     try:
         with Live(console=console, screen=True, auto_refresh=False, redirect_stdout=False) as live:
@@ -411,6 +418,8 @@ async def run_live(frame: Callable[[], Snapshot], console: Console) -> None:
                 await asyncio.to_thread(live.update, screen, refresh=True)
                 await asyncio.sleep(FRAME_SECONDS)
     finally:
+        if final is not None:
+            last = final()
         if last is not None:
             size = console.size
             console.print(render(last, size.width, max(8, size.height - 8)))

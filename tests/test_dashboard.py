@@ -107,6 +107,23 @@ async def drive_in_process(app) -> dict[str, str]:
     return ids
 
 
+async def test_the_last_frame_judges_the_findings_afresh(served):
+    """The live frames judge the findings every few frames; the one left on screen at the stop
+    must not show a finding that no longer holds (here: a download that came after the judging)."""
+    app, board = served
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000",
+                                 headers=KEY) as http:  # fmt: skip
+        job_id = (await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": "refused"})).json()["id"]
+        await http.get(f"/api/v1/videos/{job_id}")
+        take(board, "http://x/api/v1", started=0.0)  # the first frame judges: completed, never downloaded
+        assert [check for _, check, _, _ in board.findings] == ["never downloaded"]
+        await http.get(f"/api/v1/videos/{job_id}/content")  # the scripted 401
+        await http.get(f"/api/v1/videos/{job_id}/content")  # the video
+    assert [check for _, check, _, _ in take(board, "http://x/api/v1", started=0.0).findings] == ["never downloaded"]
+    last = take(board, "http://x/api/v1", started=0.0, last=True)
+    assert [check for _, check, _, _ in last.findings] == ["retried client errors"]  # the retry, not the download
+
+
 @pytest.mark.parametrize(("width", "height"), [(80, 24), (200, 50)])
 async def test_each_job_on_a_line_with_what_its_polls_answered(served, width, height):
     app, board = served
