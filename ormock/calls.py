@@ -1,7 +1,7 @@
-"""An API request as plain values (`Call`), and the answers that are the same whichever path
-serves the request (`Answer`): the raw-ASGI hot path for polls (`fastpoll`) and the Quart app
-both read a request through `Call` and answer a poll through `polled`, so each rule about a poll
-(its namespace, its URLs, its error rendering, its `Retry-After`) is written once.
+"""A request as plain values (`Call`), and a JSON answer (`Answer`): the video API (`api`) and
+the control API read requests through `Call`, and every error leaves through `error_answer`, so
+each rule about a request (its namespace, its URLs, its error rendering, its `Retry-After`) is
+written once. `polled` answers a poll.
 """
 
 from __future__ import annotations
@@ -87,11 +87,14 @@ class Answer:
     scripted: str | None = None  # the rule whose scripted `respond` this is
     wait: float | None = None  # the Retry-After it carries, in the client's seconds
     seen: str | None = None  # a poll's: the job status it carries
+    content_type: str | None = "application/json"  # None for an answer with no body at all
     # The ASGI response headers, built once: a poll's answer is kept and sent again (see `polled`).
     asgi_headers: list[tuple[bytes, bytes]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(self.body)).encode())]
+        headers = [(b"content-length", str(len(self.body)).encode())]
+        if self.content_type is not None:
+            headers.insert(0, (b"content-type", self.content_type.encode()))
         headers += [(name.lower().encode(), value.encode()) for name, value in self.headers.items()]
         object.__setattr__(self, "asgi_headers", headers)
 

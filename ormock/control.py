@@ -8,45 +8,81 @@ cover every namespace. With an admin token set, every control request needs
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hmac
 import ipaddress
 import itertools
 import json
+import logging
 import math
 import time
 from collections.abc import Iterable
 from typing import Any
 
-from quart import Blueprint, Response, request
+from quart import Blueprint, Quart, Response, g, request
+from werkzeug.exceptions import HTTPException
 
 from . import safe, wire
+from .calls import Answer, Call, error_answer
+from .changes import Changes
 from .credits import Credits
-from .errors import Failure, json_response, parse_json
+from .errors import Failure, parse_json
 from .jobs import Job, JobStore
+from .limits import CONTROL_BODY
 from .scenario import STATUSES, TERMINAL
 
 _WAIT_SLICE = 0.02  # how often a waiter re-reads the clock when nothing is reported to it
 
 
-class Changes:
-    """Wakes `/__ormock/wait` requests when a request or a clock move may have changed a job."""
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body, separators=(",", ":")), status, headers, content_type="application/json")
 
-    def __init__(self) -> None:
-        self._event: asyncio.Event | None = None
 
-    def notify(self) -> None:
-        if self._event is not None:
-            self._event.set()
-            self._event = None
+def _answer(answer: Answer) -> Response:
+    return Response(answer.body, answer.status, answer.headers, content_type="application/json")
 
-    async def wait(self, timeout: float) -> None:
-        if self._event is None:
-            self._event = asyncio.Event()
-        event = self._event
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+
+def control_app(
+    store: JobStore,
+    changes: Changes,
+    admin_token: str | None,
+    credits: Credits,
+    allow: tuple[str, ...],
+    told: Any,
+) -> Quart:
+    """The control API as its own Quart app (`app` mounts it under `/__ormock`). `told(call,
+    started, status)` hears of every request it answers (the log and the dashboard show them)."""
+    app = Quart("ormock")
+    app.config["MAX_CONTENT_LENGTH"] = CONTROL_BODY  # BodyLimits refuses larger bodies before Quart reads them
+    app.register_blueprint(control_api(store, changes, admin_token, credits, allow))
+
+    @app.before_request
+    async def _start() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    async def _told(response: Response) -> Response:
+        told(Call.of(request.scope), g.get("started", time.perf_counter()), response.status_code)  # type: ignore[arg-type]
+        return response
+
+    @app.errorhandler(Failure)
+    async def _failure(exc: Failure) -> Response:
+        return _answer(error_answer(exc.code, exc.message))
+
+    @app.errorhandler(HTTPException)
+    async def _http(exc: HTTPException) -> Response:
+        code = exc.code or 500
+        response = _answer(error_answer(code, wire.MESSAGES.get(code, exc.name)))
+        allowed = getattr(exc, "valid_methods", None)  # a 405 says what the path takes (RFC 9110)
+        if allowed:
+            response.headers["Allow"] = ", ".join(allowed)
+        return response
+
+    @app.errorhandler(Exception)
+    async def _crash(exc: Exception) -> Response:
+        logging.getLogger("ormock").exception("unhandled error on %s %s", request.method, request.path)
+        return _answer(error_answer(500))
+
+    return app
 
 
 def _namespace() -> str | None:

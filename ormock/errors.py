@@ -6,8 +6,6 @@ import json
 import math
 from typing import Any
 
-from quart import Response
-
 
 class Failure(Exception):
     """Raised in a handler to answer with the service's error envelope. `retry_after` is in
@@ -31,10 +29,6 @@ def parse_json(raw: bytes | str, what: str = "the request body") -> Any:
         raise Failure(400, f"{what} is not valid JSON: {exc}") from None
     except RecursionError:
         raise Failure(400, f"{what} is nested too deeply") from None
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), status, headers, content_type="application/json")
 
 
 def retry_headers(seconds: float | None) -> dict[str, str]:

@@ -28,3 +28,12 @@ def action(method: str, path: str) -> str:
         if job_id_in(path) is not None:
             return "download" if path.endswith("/content") else "poll"
     return "other"
+
+
+def methods(path: str) -> tuple[str, ...] | None:
+    """The methods the API takes at `path` (for `Allow`), or None for a path it does not serve."""
+    if path == SUBMIT_PATH:
+        return ("POST",)
+    if path == MODELS_PATH or job_id_in(path) is not None:
+        return ("GET", "HEAD")
+    return None

@@ -60,7 +60,7 @@ def load(server: str) -> Callable[[Any, socket.socket, asyncio.Event], Coroutine
 
 async def lifespan(receive: Any, send: Any, on_shutdown: Callable[[], Coroutine[Any, Any, None]] | None = None) -> None:
     """Answers an ASGI lifespan scope for an app with nothing to start: `on_shutdown` runs before
-    the shutdown is acknowledged. (The Quart app has its own; the recorder and the bench's bare
+    the shutdown is acknowledged. (The ormock app has its own; the recorder and the bench's bare
     app use this.)"""
     while True:
         message = await receive()

@@ -1,0 +1,225 @@
+"""The four endpoints of the video API as plain functions: an `Exchange` (the request, read once as
+plain values, and what the journal will say of it) in, an `Answer` (JSON) or a `Streamed` body out.
+Errors leave as `Failure`, which `app` renders as the service's envelope.
+
+There is one path for every request: polls, the hot path, go through the same functions as
+everything else, and nothing here imports a web framework (the control API's Quart is loaded only
+when a control request comes; see `app`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from . import routes, safe, wire
+from .auth import bearer_key, key_problem
+from .calls import Answer, Call, error_answer, polled
+from .credits import Credits
+from .errors import Failure, parse_json
+from .faults import HANG_SECONDS, Faults
+from .jobs import Job, JobStore
+from .mp4 import video
+from .scenario import Fault, Rule
+from .stream import Content, Streamed, dropping
+from .submit import Rejected, callback_problem, check
+
+JOURNAL_BODY_LIMIT = 64 * 1024
+
+
+class Exchange:
+    """One API request being answered: the call, when it came, its body (as far as it was read; see
+    `limits`), and what its journal entry will say. Handlers fill the last in as they learn it."""
+
+    __slots__ = (
+        "authorised", "body", "call", "error", "fault", "job_id", "key", "parsed", "retry_after", "rule",
+        "scripted", "seen", "started",
+    )  # fmt: skip
+
+    def __init__(self, call: Call, body: bytes = b"", started: float | None = None) -> None:
+        self.call, self.body = call, body
+        self.started = time.perf_counter() if started is None else started
+        self.parsed: Any = None
+        # Every journal entry about a job carries its id, whatever answers it (a fault, a 401, a 404).
+        self.job_id = routes.job_id_in(call.path)
+        self.rule: Rule | None = None
+        self.error: str | None = None  # the error message answered
+        self.fault: str | None = None  # the injected fault that shaped the answer
+        self.scripted: str | None = None  # the rule whose scripted answer this is
+        self.seen: str | None = None  # a poll's: the job status the answer carried
+        self.authorised = False
+        self.retry_after: float | None = None
+        self.key = bearer_key(call.header("authorization") or "") or ""
+
+    def journal_body(self) -> Any:
+        """What the journal keeps of the body: its JSON (parsed once, by the handler that read it)
+        cut to a bounded size, else the start of its text."""
+        if self.parsed is not None:
+            return safe.pruned(self.parsed)
+        raw = self.body
+        if not raw:
+            return None
+        if len(raw) <= JOURNAL_BODY_LIMIT:
+            try:
+                return safe.pruned(json.loads(raw))
+            except (ValueError, RecursionError):
+                pass
+        return safe.pruned(raw[:JOURNAL_BODY_LIMIT].decode("utf-8", "replace"))
+
+    def answered(self, answer: Answer) -> Answer:
+        """`answer`, with what the journal says of it noted."""
+        self.error, self.scripted = answer.error, answer.scripted or self.scripted
+        self.seen, self.retry_after = answer.seen, answer.wait
+        return answer
+
+
+class Api:
+    """The endpoints over one store. `record(exchange, status)` journals a request now (a hung
+    request is noted before it hangs); `finished(exchange, status, **fields)` when a download's body
+    has ended."""
+
+    def __init__(self, store: JobStore, faults: Faults, credits: Credits, record: Any) -> None:
+        self.store, self.faults, self.credits, self.record = store, faults, credits, record
+        self.listing: dict[int, bytes] = {}  # the models body, cached per scenario (it changes on --watch)
+        self.building = asyncio.Semaphore(2)  # generated videos being built at once
+
+    def failure(self, ex: Exchange, exc: Failure) -> Answer:
+        wait = self.store.clock.client_seconds(exc.retry_after) if exc.retry_after is not None else None
+        return ex.answered(error_answer(exc.code, exc.message, wait))
+
+    def authorize(self, ex: Exchange) -> None:
+        problem = key_problem(ex.call.header("authorization") or "", self.store.scenario.api_keys)
+        if problem is not None:
+            raise Failure(401, problem)
+        ex.authorised = True
+        if self.store.scenario.server.rate_limit:
+            wait = self.faults.rate_limited(ex.key, ex.call.test_id)
+            if wait is not None:
+                ex.fault = "rate limit"
+                raise Failure(429, "Rate limit exceeded", wait)
+
+    async def inject(self, ex: Exchange, endpoint: str, rule: Rule | None = None) -> Fault | None:
+        """Carries out the fault that applies here, if any. Errors are raised, delays waited out
+        and hangs held; a fault that shapes the response itself (reset, truncate, slow) is
+        returned for the handler to apply."""
+        if not (rule.faults if rule is not None else self.store.scenario.faults):
+            return None
+        picked = self.faults.pick(endpoint, ex.call.test_id, rule)
+        if picked is None:
+            return None
+        fault, ex.fault = picked
+        if fault.respond is not None:
+            raise Failure(fault.respond, fault.message, fault.retry_after)
+        if fault.latency is not None:
+            await asyncio.sleep(self.faults.jitter(fault, ex.call.test_id))
+            return None
+        if fault.hang:
+            self.record(ex, 0)  # the request may never finish: note it now
+            await asyncio.sleep(HANG_SECONDS)
+            raise Failure(504, "Gateway timeout")
+        return fault
+
+    def find(self, ex: Exchange, job_id: str) -> Job:
+        job = self.store.get(job_id, ex.call.test_id)
+        if job is None:
+            raise Failure(404, f"Video generation job {job_id} not found")
+        ex.job_id, ex.rule = job.id, job.rule
+        return job
+
+    async def submit(self, ex: Exchange) -> Answer | Streamed:
+        self.authorize(ex)  # first: a namespace comes into being (for fault counts) only for a client with a key
+        if await self.inject(ex, "submit") is not None:
+            return dropping("application/json", 256)
+        body = ex.parsed = parse_json(ex.body)
+        store, test_id = self.store, ex.call.test_id
+        try:
+            sub = check(body, store.scenario.models)
+        except Rejected as exc:
+            raise Failure(400, exc.message) from None
+        if sub.callback_url is not None:
+            problem = callback_problem(sub.callback_url, store.scenario.webhooks.require_https)
+            if problem is not None:
+                raise Failure(400, problem)
+        rule, refusal = store.choose(sub, test_id)
+        ex.rule = rule
+        if await self.inject(ex, "submit", rule) is not None:
+            return dropping("application/json", 256)
+        if refusal is not None:
+            ex.scripted = rule.name
+            raise Failure.of(refusal)
+        cost = store.cost_of(sub, rule)
+        account = self.credits.admits(test_id, ex.key, cost)
+        if account is False:
+            ex.fault = "credits"
+            raise Failure(402)
+        base = ex.call.base
+        job = store.create(sub, rule, test_id, base)
+        if account is not True:
+            self.credits.hold(job, account, cost)
+        ex.job_id = job.id
+        return Answer(202, json.dumps(wire.submitted(job, base), separators=(",", ":")).encode())
+
+    async def models(self, ex: Exchange) -> Answer | Streamed:
+        if await self.inject(ex, "models") is not None:
+            return dropping("application/json", 4096)
+        key = id(self.store.scenario)
+        if key not in self.listing:
+            self.listing.clear()
+            body = json.dumps(wire.models(self.store.scenario.models.values()), separators=(",", ":"))
+            self.listing[key] = body.encode()
+        return Answer(200, self.listing[key])
+
+    async def poll(self, ex: Exchange) -> Answer | Streamed:
+        self.authorize(ex)
+        if await self.inject(ex, "poll") is not None:
+            return dropping("application/json", 512)
+        job = self.find(ex, ex.job_id or "")
+        if await self.inject(ex, "poll", job.rule) is not None:
+            return dropping("application/json", 512)
+        return ex.answered(polled(self.store, self.faults, job, self.store.poll(job), ex.call))
+
+    async def download(self, ex: Exchange) -> Answer | Streamed:
+        query, store = ex.call.query, self.store
+        signature = query.get("signature")
+        if signature is None:
+            self.authorize(ex)
+        server_fault = await self.inject(ex, "content")
+        job = self.find(ex, ex.job_id or "")
+        raw_index = query.get("index", "0")
+        if raw_index == "null":  # the spec lets index be null: the default, 0
+            raw_index = "0"
+        if not raw_index.isdigit():
+            raise Failure(400, f"index must be a non-negative integer, not '{raw_index}'")
+        index = int(raw_index)
+        if signature is not None and not self.faults.signature_ok(job, index, query.get("expires", ""), signature):
+            raise Failure(403, "This download link is not valid")
+        fault = await self.inject(ex, "content", job.rule) or server_fault
+        view = store.peek(job)
+        if view.status != "completed":
+            raise Failure(409, f"Video generation job {job.id} is {view.status}; its content is not available")
+        if index >= view.step.outputs:
+            raise Failure(404, f"Video generation job {job.id} has no output {index} (it has {view.step.outputs})")
+        refusal = store.download(job)
+        if refusal is not None:
+            ex.scripted = job.rule.name
+            raise Failure.of(refusal)
+        gone = job.gone_at(view, store.scenario.server.output_ttl)
+        if gone is not None and store.clock.time() >= gone:
+            raise Failure(410, f"The output of video generation job {job.id} is no longer available")
+        path = store.scenario.content_path(view.step)
+        if path is not None:
+            content = Content(path=path)
+        else:
+            # built off the event loop, one or two at a time: a large one never stalls other clients
+            async with self.building:
+                made = await asyncio.to_thread(video, job.output.width, job.output.height, job.output.duration or 5)
+            content = Content(made)
+
+        def finish(sent: int, complete: bool) -> None:
+            if complete:
+                job.downloaded += 1
+            self.record(ex, 200, sent=sent, complete=complete)
+
+        return content.answer(fault, finish)
