@@ -113,3 +113,28 @@ def test_help_lists_serve():
     result = ormock("--help")
     assert result.returncode == 0
     assert "serve" in result.stdout
+
+
+COLLECTOR = """
+import gc, sys
+import ormock.cli as cli
+sys.argv = ["ormock", "scenarios"]
+original = cli.main
+def watched():
+    print("the collector at the start:", gc.isenabled())
+    try:
+        original()
+    finally:
+        print("at the end:", gc.isenabled())
+cli.main = watched
+from ormock.__main__ import main
+main()
+"""
+
+
+def test_the_collector_is_off_while_the_cli_starts_and_on_for_the_command():
+    """`ormock` starts with the garbage collector off (start-up frees little), and the command runs
+    with it on (`serve` turns it on itself, once it has frozen what start-up made)."""
+    done = subprocess.run([sys.executable, "-c", COLLECTOR], capture_output=True, text=True, timeout=60)
+    assert "the collector at the start: False" in done.stdout, done.stdout + done.stderr
+    assert "at the end: True" in done.stdout
