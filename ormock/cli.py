@@ -168,7 +168,7 @@ def serve(
     server: Annotated[
         ServerKind,
         typer.Option(
-            help="hypercorn (the default), or granian: several times faster (pip install 'ormock[fast]').",
+            help="hypercorn (the default), or granian: several times faster (pip install 'ormock\\[fast]').",
             envvar="ORMOCK_SERVER",
         ),
     ] = ServerKind.hypercorn,

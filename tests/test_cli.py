@@ -4,6 +4,7 @@ stops, and clear refusals."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -138,3 +139,11 @@ def test_the_collector_is_off_while_the_cli_starts_and_on_for_the_command():
     done = subprocess.run([sys.executable, "-c", COLLECTOR], capture_output=True, text=True, timeout=60)
     assert "the collector at the start: False" in done.stdout, done.stdout + done.stderr
     assert "at the end: True" in done.stdout
+
+
+def test_serve_help_names_the_extra_that_brings_granian():
+    shown = subprocess.run(
+        [sys.executable, "-m", "ormock", "serve", "--help"], capture_output=True, text=True, timeout=60,
+        env={**os.environ, "COLUMNS": "250"},
+    )  # fmt: skip
+    assert "pip install 'ormock[fast]'" in shown.stdout  # not eaten as Rich markup
