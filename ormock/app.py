@@ -40,7 +40,10 @@ PACE = 1024 * 1024
 
 
 def _has_body(call: Call) -> bool:
-    """Whether the request says a body follows (HTTP/1.1: a length above 0, or a chunked one)."""
+    """Whether to read a body: a POST's always; another request's when its headers announce one
+    (HTTP/1.1: a length above 0, or a chunked body; without either it has none)."""
+    if call.method == "POST":
+        return True
     length = call.header("content-length")
     return call.header("transfer-encoding") is not None or (length is not None and length.strip() not in ("", "0"))
 

@@ -3,6 +3,7 @@ not asserted: speed is measured and reported (docs/performance.md), never a test
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -22,3 +23,13 @@ def test_quick_benchmark_writes_a_complete_report(tmp_path):
                     "timeline accuracy", "fast clock", "dashboard cost", "download"):  # fmt: skip
         assert f"| {measure} |" in report, measure
     assert "- machine: " in report and "- command: `python bench/run.py --quick`" in report
+
+
+def test_the_report_benchmark_drives_the_app_and_judges_it():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "report_bench.py"), "--jobs", "20", "--polls", "2"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout)
+    assert figures["journal_entries"] == 20 * 3  # each job's submit and its two polls
