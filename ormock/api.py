@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from . import routes, safe, wire
-from .auth import bearer_key, key_problem
+from .auth import bearer_key, problem_with
 from .calls import Answer, Call, error_answer, polled
 from .credits import Credits
 from .errors import Failure, parse_json
@@ -35,7 +35,7 @@ class Exchange:
 
     __slots__ = (
         "authorised", "body", "call", "error", "fault", "job_id", "key", "parsed", "retry_after", "rule",
-        "scripted", "seen", "started",
+        "scripted", "seen", "started", "test_id", "what",
     )  # fmt: skip
 
     def __init__(self, call: Call, body: bytes = b"", started: float | None = None) -> None:
@@ -43,7 +43,8 @@ class Exchange:
         self.started = time.perf_counter() if started is None else started
         self.parsed: Any = None
         # Every journal entry about a job carries its id, whatever answers it (a fault, a 401, a 404).
-        self.job_id = routes.job_id_in(call.path)
+        self.what, self.job_id = routes.route(call.method, call.path)
+        self.test_id = call.test_id
         self.rule: Rule | None = None
         self.error: str | None = None  # the error message answered
         self.fault: str | None = None  # the injected fault that shaped the answer
@@ -51,7 +52,7 @@ class Exchange:
         self.seen: str | None = None  # a poll's: the job status the answer carried
         self.authorised = False
         self.retry_after: float | None = None
-        self.key = bearer_key(call.header("authorization") or "") or ""
+        self.key = bearer_key(call.header("authorization") or "") or ""  # "": none usable
 
     def journal_body(self) -> Any:
         """What the journal keeps of the body: its JSON (parsed once, by the handler that read it)
@@ -90,12 +91,12 @@ class Api:
         return ex.answered(error_answer(exc.code, exc.message, wait))
 
     def authorize(self, ex: Exchange) -> None:
-        problem = key_problem(ex.call.header("authorization") or "", self.store.scenario.api_keys)
+        problem = problem_with(ex.key or None, self.store.scenario.api_keys)
         if problem is not None:
             raise Failure(401, problem)
         ex.authorised = True
         if self.store.scenario.server.rate_limit:
-            wait = self.faults.rate_limited(ex.key, ex.call.test_id)
+            wait = self.faults.rate_limited(ex.key, ex.test_id)
             if wait is not None:
                 ex.fault = "rate limit"
                 raise Failure(429, "Rate limit exceeded", wait)
@@ -106,14 +107,14 @@ class Api:
         returned for the handler to apply."""
         if not (rule.faults if rule is not None else self.store.scenario.faults):
             return None
-        picked = self.faults.pick(endpoint, ex.call.test_id, rule)
+        picked = self.faults.pick(endpoint, ex.test_id, rule)
         if picked is None:
             return None
         fault, ex.fault = picked
         if fault.respond is not None:
             raise Failure(fault.respond, fault.message, fault.retry_after)
         if fault.latency is not None:
-            await asyncio.sleep(self.faults.jitter(fault, ex.call.test_id))
+            await asyncio.sleep(self.faults.jitter(fault, ex.test_id))
             return None
         if fault.hang:
             self.record(ex, 0)  # the request may never finish: note it now
@@ -122,7 +123,7 @@ class Api:
         return fault
 
     def find(self, ex: Exchange, job_id: str) -> Job:
-        job = self.store.get(job_id, ex.call.test_id)
+        job = self.store.get(job_id, ex.test_id)
         if job is None:
             raise Failure(404, f"Video generation job {job_id} not found")
         ex.job_id, ex.rule = job.id, job.rule
@@ -133,7 +134,7 @@ class Api:
         if await self.inject(ex, "submit") is not None:
             return dropping("application/json", 256)
         body = ex.parsed = parse_json(ex.body)
-        store, test_id = self.store, ex.call.test_id
+        store, test_id = self.store, ex.test_id
         try:
             sub = check(body, store.scenario.models)
         except Rejected as exc:

@@ -39,13 +39,15 @@ CONTROL_PREFIX = "/__ormock"
 PACE = 1024 * 1024
 
 
-def _has_body(call: Call) -> bool:
+def _has_body(scope: dict[str, Any]) -> bool:
     """Whether to read a body: a POST's always; another request's when its headers announce one
     (HTTP/1.1: a length above 0, or a chunked body; without either it has none)."""
-    if call.method == "POST":
+    if scope["method"] == "POST":
         return True
-    length = call.header("content-length")
-    return call.header("transfer-encoding") is not None or (length is not None and length.strip() not in ("", "0"))
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() not in (b"", b"0")):
+            return True
+    return False
 
 
 class App:
@@ -88,11 +90,10 @@ class App:
             if scope["path"].startswith(CONTROL_PREFIX):
                 await self._bodies(scope, receive, send)
                 return
-            call = Call.of(scope)
-            if _has_body(call):
+            if _has_body(scope):
                 await self._bodies(scope, receive, send)
             else:
-                await self.serve(Exchange(call), receive, send)
+                await self.serve(Exchange(Call.of(scope)), receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         elif kind == "websocket":
@@ -136,8 +137,7 @@ class App:
     async def serve(self, ex: Exchange, receive: Any, send: Any) -> None:
         """Answers an API request (or any request outside the control API) and journals it."""
         call = ex.call
-        what = routes.action(call.method, call.path)
-        handler = self._handlers.get(what)
+        handler = self._handlers.get(ex.what)
         try:
             if handler is not None:
                 reply = await handler(ex)
@@ -174,39 +174,39 @@ class App:
 
     # --- the journal and the log ----------------------------------------------------------------
 
-    def record(self, ex: Exchange, status: int, **fields: Any) -> Entry:
-        """Journals an API request (and tells the listeners): the same entry whatever answered it."""
-        call = ex.call
-        rule = ex.rule
-        entry = self._entry(
-            call, ex.started, status, key=ex.key, body=ex.journal_body(), job_id=ex.job_id,
+    def record(self, ex: Exchange, status: int, sent: int | None = None, complete: bool | None = None) -> Entry:
+        """Journals an API request (and tells the listeners): the same entry whatever answered it.
+        `sent` and `complete` are a download's (see `Streamed`)."""
+        call, rule = ex.call, ex.rule
+        took = time.perf_counter() - ex.started
+        entry = Entry(
+            seq=0, time=self.store.clock.time(), latency_ms=round(took * 1000, 3), wall=time.time() - took,
+            method=call.method, path=call.path, query=call.query, status=status, headers=call.raw_headers,
+            agent=call.header("user-agent") or "", key=ex.key, body=ex.journal_body(), job_id=ex.job_id,
             rule=rule.name if rule is not None else None, error=ex.error, fault=ex.fault, scripted=ex.scripted,
-            seen=ex.seen, retry_after=ex.retry_after, what=routes.action(call.method, call.path), **fields,
+            seen=ex.seen, retry_after=ex.retry_after, what=ex.what, sent=sent, complete=complete,
         )  # fmt: skip
         if call.path.startswith("/api/v1/"):
             # a request without a good key is journalled in its namespace only if that exists already
-            test_id = call.test_id
-            known = ex.authorised or entry.what == "models" or self.store.find_space(test_id) is not None
+            test_id = ex.test_id
+            known = ex.authorised or ex.what == "models" or self.store.find_space(test_id) is not None
             self.store.keep(test_id if known else "", entry)
             self.changes.notify()
         for listener in self.listeners:
             listener(entry)
         return entry
 
-    def told(self, call: Call, started: float, status: int, **fields: Any) -> None:
+    def told(self, call: Call, started: float, status: int) -> None:
         """A control request, for the listeners (the log, the dashboard); the journal keeps API
         requests only."""
-        entry = self._entry(call, started, status, key="", **fields)
-        for listener in self.listeners:
-            listener(entry)
-
-    def _entry(self, call: Call, started: float, status: int, **fields: Any) -> Entry:
         took = time.perf_counter() - started
-        return Entry(
+        entry = Entry(
             seq=0, time=self.store.clock.time(), latency_ms=round(took * 1000, 3), wall=time.time() - took,
             method=call.method, path=call.path, query=call.query, status=status, headers=call.raw_headers,
-            agent=call.header("user-agent") or "", **{"job_id": None, "rule": None, "body": None, **fields},
+            agent=call.header("user-agent") or "", job_id=None, rule=None, body=None, what="other",
         )  # fmt: skip
+        for listener in self.listeners:
+            listener(entry)
 
 
 async def _stream(reply: Streamed, receive: Any, send: Any, head: bool, finish: Callable[[int, bool], None]) -> None:

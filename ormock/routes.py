@@ -20,14 +20,20 @@ def job_id_in(path: str) -> str | None:
 
 def action(method: str, path: str) -> str:
     """`submit`, `poll`, `download`, `models`, or `other` (anything else, wrong methods included)."""
+    return route(method, path)[0]
+
+
+def route(method: str, path: str) -> tuple[str, str | None]:
+    """The action (see `action`) and the job id the path names (see `job_id_in`), found at once."""
+    job_id = job_id_in(path)
     if method == "POST" and path == SUBMIT_PATH:
-        return "submit"
+        return "submit", job_id
     if method in ("GET", "HEAD"):
         if path == MODELS_PATH:
-            return "models"
-        if job_id_in(path) is not None:
-            return "download" if path.endswith("/content") else "poll"
-    return "other"
+            return "models", job_id
+        if job_id is not None:
+            return ("download" if path.endswith("/content") else "poll"), job_id
+    return "other", job_id
 
 
 def methods(path: str) -> tuple[str, ...] | None:
