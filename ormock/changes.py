@@ -7,7 +7,8 @@ import contextlib
 
 
 class Changes:
-    """Wakes `/__ormock/wait` requests when a request or a clock move may have changed a job."""
+    """`notify()` wakes every `wait(timeout)` under way: on each journalled request and each control
+    request that moves the clock or a job."""
 
     def __init__(self) -> None:
         self._event: asyncio.Event | None = None
