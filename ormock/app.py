@@ -27,6 +27,7 @@ from .faults import Faults
 from .jobs import Entry, JobStore
 from .limits import BodyLimits
 from .scenario import Scenario
+from .server import lifespan
 from .stream import Streamed
 from .tasks import supervised
 from .webhooks import Dispatcher
@@ -37,17 +38,6 @@ CONTROL_PREFIX = "/__ormock"
 # waiting for the client, and this gives it the time to notice a client that has gone before the
 # whole body is queued for it (under Hypercorn `send` waits for the socket, and this costs nothing).
 PACE = 1024 * 1024
-
-
-def _has_body(scope: dict[str, Any]) -> bool:
-    """Whether to read a body: a POST's always; another request's when its headers announce one
-    (HTTP/1.1: a length above 0, or a chunked body; without either it has none)."""
-    if scope["method"] == "POST":
-        return True
-    for name, value in scope["headers"]:
-        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() not in (b"", b"0")):
-            return True
-    return False
 
 
 class App:
@@ -90,10 +80,11 @@ class App:
             if scope["path"].startswith(CONTROL_PREFIX):
                 await self._bodies(scope, receive, send)
                 return
-            if _has_body(scope):
+            call = Call.of(scope)  # (once: under Granian each read of the scope's headers copies them)
+            if call.method == "POST" or call.declares_body:  # a POST's body is read whatever its headers say
                 await self._bodies(scope, receive, send)
             else:
-                await self.serve(Exchange(Call.of(scope)), receive, send)
+                await self.serve(Exchange(call), receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         elif kind == "websocket":
@@ -108,20 +99,20 @@ class App:
         await self.serve(Exchange(Call.of(scope), message.get("body", b"")), receive, send)
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
-        task = None
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                say = self.extensions.get("ormock.say", self.store.notices.append)
-                task = asyncio.create_task(supervised("webhook sender", self.dispatcher.run, say))
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                if task is not None:
-                    task.cancel()
-                    await asyncio.gather(task, return_exceptions=True)
-                await self.dispatcher.shutdown()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        """The webhook sender runs while the server does."""
+        sender: list[asyncio.Task[None]] = []
+
+        async def start() -> None:
+            say = self.extensions.get("ormock.say", self.store.notices.append)
+            sender.append(asyncio.create_task(supervised("webhook sender", self.dispatcher.run, say)))
+
+        async def stop() -> None:
+            for task in sender:
+                task.cancel()
+            await asyncio.gather(*sender, return_exceptions=True)
+            await self.dispatcher.shutdown()
+
+        await lifespan(receive, send, on_startup=start, on_shutdown=stop)
 
     def control(self) -> Any:
         """The control API's ASGI app, built on first use (it is the one part that needs Quart)."""

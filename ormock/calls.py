@@ -57,6 +57,13 @@ class Call:
         return None if value is None else value.decode("latin-1")
 
     @property
+    def declares_body(self) -> bool:
+        """Whether the headers announce a body (HTTP/1.1: a length above 0, or a chunked one;
+        without either a request has none)."""
+        length = self._named.get(b"content-length")
+        return b"transfer-encoding" in self._named or (length is not None and length.strip() not in (b"", b"0"))
+
+    @property
     def headers(self) -> list[tuple[str, str]]:
         return decoded(self.raw_headers)
 

@@ -15,7 +15,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from quart import Blueprint, Quart, Response, g, request
@@ -47,7 +47,7 @@ def control_app(
     admin_token: str | None,
     credits: Credits,
     allow: tuple[str, ...],
-    told: Any,
+    told: Callable[[Call, float, int], None],
 ) -> Quart:
     """The control API as its own Quart app (`app` mounts it under `/__ormock`). `told(call,
     started, status)` hears of every request it answers (the log and the dashboard show them)."""

@@ -95,7 +95,7 @@ class Recorder:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            await lifespan(receive, send, self._close)
+            await lifespan(receive, send, on_shutdown=self._close)
             return
         if scope["type"] != "http":
             return

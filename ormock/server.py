@@ -58,13 +58,20 @@ def load(server: str) -> Callable[[Any, socket.socket, asyncio.Event], Coroutine
     return serve
 
 
-async def lifespan(receive: Any, send: Any, on_shutdown: Callable[[], Coroutine[Any, Any, None]] | None = None) -> None:
-    """Answers an ASGI lifespan scope for an app with nothing to start: `on_shutdown` runs before
-    the shutdown is acknowledged. (The ormock app has its own; the recorder and the bench's bare
-    app use this.)"""
+async def lifespan(
+    receive: Any,
+    send: Any,
+    on_startup: Callable[[], Coroutine[Any, Any, None]] | None = None,
+    on_shutdown: Callable[[], Coroutine[Any, Any, None]] | None = None,
+) -> None:
+    """Answers an ASGI lifespan scope: `on_startup` runs before the startup is acknowledged,
+    `on_shutdown` before the shutdown is. (The ormock app, the recorder and the bench's bare app
+    use this.)"""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            if on_startup is not None:
+                await on_startup()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             if on_shutdown is not None:
