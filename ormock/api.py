@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from . import routes, safe, wire
@@ -77,11 +78,11 @@ class Exchange:
 
 
 class Api:
-    """The endpoints over one store. `record(exchange, status)` journals a request now (a hung
-    request is noted before it hangs); `finished(exchange, status, **fields)` when a download's body
-    has ended."""
+    """The endpoints over one store. `record(exchange, status, sent=None, complete=None)` journals
+    a request: the app calls it once the answer has gone, a hung request is noted before it hangs,
+    and a download once its body has ended (with how much of it went out)."""
 
-    def __init__(self, store: JobStore, faults: Faults, credits: Credits, record: Any) -> None:
+    def __init__(self, store: JobStore, faults: Faults, credits: Credits, record: Callable[..., object]) -> None:
         self.store, self.faults, self.credits, self.record = store, faults, credits, record
         self.listing: dict[int, bytes] = {}  # the models body, cached per scenario (it changes on --watch)
         self.building = asyncio.Semaphore(2)  # generated videos being built at once
