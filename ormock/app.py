@@ -219,6 +219,8 @@ async def _stream(reply: Streamed, receive: Any, send: Any, head: bool, finish: 
         await send({"type": "http.response.body", "body": b"", "more_body": False})
     finally:
         gone.cancel()
+        if gone.done() and not gone.cancelled():
+            gone.exception()  # a receive that failed (the connection's end) is not an error to report
         finish(sent, sent == reply.size)
 
 
