@@ -33,7 +33,6 @@ from .tasks import supervised
 from .webhooks import Dispatcher
 
 RequestListener = Callable[[Entry], None]  # told of every request once it is answered
-CONTROL_PREFIX = "/__ormock"
 # A body goes out no faster than this many bytes a millisecond: Granian's `send` queues without
 # waiting for the client, and this gives it the time to notice a client that has gone before the
 # whole body is queued for it (under Hypercorn `send` waits for the socket, and this costs nothing).
@@ -77,7 +76,7 @@ class App:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
         if kind == "http":
-            if scope["path"].startswith(CONTROL_PREFIX):
+            if scope["path"].startswith(routes.CONTROL_PREFIX):
                 await self._bodies(scope, receive, send)
                 return
             call = Call.of(scope)  # (once: under Granian each read of the scope's headers copies them)
@@ -92,7 +91,7 @@ class App:
 
     async def _with_body(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """A request after `BodyLimits` has read as much of its body as it may bring."""
-        if scope["path"].startswith(CONTROL_PREFIX):
+        if scope["path"].startswith(routes.CONTROL_PREFIX):
             await self.control()(scope, receive, send)
             return
         message = await receive()

@@ -14,7 +14,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import wire
+from . import routes, wire
 
 MAX_BODY = 32 * 1024 * 1024
 CONTROL_BODY = 1024 * 1024
@@ -31,9 +31,9 @@ class _Refused(Exception):
 
 def limit_for(method: str, path: str) -> int | None:
     """How many body bytes a request may bring; None: read its first `OTHER_BODY`, drop the rest."""
-    if method == "POST" and path == "/api/v1/videos":
+    if method == "POST" and path == routes.SUBMIT_PATH:
         return MAX_BODY
-    if method == "POST" and path.startswith("/__ormock/"):
+    if method == "POST" and path.startswith(routes.CONTROL_PREFIX):
         return CONTROL_BODY
     return None
 

@@ -1,11 +1,13 @@
-"""What an API request is, from its method and path alone: the one place that knows the four
-endpoints' shapes, for the app, the fast poll path, the log, the dashboard and the report."""
+"""What a request is, from its method and path alone: the one place that knows the four
+endpoints' shapes and where the control API lives, for the app, the body limits, the log, the
+dashboard and the report."""
 
 from __future__ import annotations
 
 JOBS_PREFIX = "/api/v1/videos/"
 SUBMIT_PATH = "/api/v1/videos"
 MODELS_PATH = "/api/v1/videos/models"
+CONTROL_PREFIX = "/__ormock"  # the control API (see `control`)
 
 
 def job_id_in(path: str) -> str | None:
