@@ -187,16 +187,9 @@ class App:
         return entry
 
     def told(self, call: Call, started: float, status: int) -> None:
-        """A control request, for the listeners (the log, the dashboard); the journal keeps API
-        requests only."""
-        took = time.perf_counter() - started
-        entry = Entry(
-            seq=0, time=self.store.clock.time(), latency_ms=round(took * 1000, 3), wall=time.time() - took,
-            method=call.method, path=call.path, query=call.query, status=status, headers=call.raw_headers,
-            agent=call.header("user-agent") or "", job_id=None, rule=None, body=None, what="other",
-        )  # fmt: skip
-        for listener in self.listeners:
-            listener(entry)
+        """A control request answered: `record` tells the listeners (the log, the dashboard) and,
+        its path not being the API's, keeps it out of the journal."""
+        self.record(Exchange(call, started=started), status)
 
 
 async def _stream(reply: Streamed, receive: Any, send: Any, head: bool, finish: Callable[[int, bool], None]) -> None:
