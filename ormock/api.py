@@ -17,7 +17,7 @@ from typing import Any
 
 from . import routes, safe, wire
 from .auth import bearer_key, problem_with
-from .calls import Answer, Call, error_answer, polled
+from .calls import Answer, Call, dumps, error_answer, polled
 from .credits import Credits
 from .errors import Failure, parse_json
 from .faults import HANG_SECONDS, Faults
@@ -161,7 +161,7 @@ class Api:
         if account is not True:
             self.credits.hold(job, account, cost)
         ex.job_id = job.id
-        return Answer(202, json.dumps(wire.submitted(job, base), separators=(",", ":")).encode())
+        return Answer(202, dumps(wire.submitted(job, base)))
 
     async def models(self, ex: Exchange) -> Answer | Streamed:
         if await self.inject(ex, "models") is not None:
@@ -169,8 +169,7 @@ class Api:
         key = id(self.store.scenario)
         if key not in self.listing:
             self.listing.clear()
-            body = json.dumps(wire.models(self.store.scenario.models.values()), separators=(",", ":"))
-            self.listing[key] = body.encode()
+            self.listing[key] = dumps(wire.models(self.store.scenario.models.values()))
         return Answer(200, self.listing[key])
 
     async def poll(self, ex: Exchange) -> Answer | Streamed:
@@ -193,7 +192,7 @@ class Api:
         if raw_index == "null":  # the spec lets index be null: the default, 0
             raw_index = "0"
         if not raw_index.isdigit():
-            raise Failure(400, f"index must be a non-negative integer, not '{raw_index}'")
+            raise Failure(400, f"index must be a non-negative integer, not '{safe.shown(raw_index, 40)}'")
         index = int(raw_index)
         if signature is not None and not self.faults.signature_ok(job, index, query.get("expires", ""), signature):
             raise Failure(403, "This download link is not valid")

@@ -106,7 +106,8 @@ class Answer:
         object.__setattr__(self, "asgi_headers", headers)
 
 
-def _dumps(value: Any) -> bytes:
+def dumps(value: Any) -> bytes:
+    """JSON as the service sends it: compact, UTF-8."""
     return json.dumps(value, separators=(",", ":")).encode()
 
 
@@ -115,7 +116,7 @@ def error_answer(
 ) -> Answer:
     """The service's error envelope; `wait` is a `Retry-After` in the client's seconds."""
     body = wire.error(code, message)
-    return Answer(code, _dumps(body), retry_headers(wait), body["error"]["message"], scripted, wait)
+    return Answer(code, dumps(body), retry_headers(wait), body["error"]["message"], scripted, wait)
 
 
 def job_object(store: JobStore, faults: Faults, job: Job, view: View, base: str) -> dict[str, Any]:
@@ -142,6 +143,6 @@ def polled(store: JobStore, faults: Faults, job: Job, view: View, call: Call) ->
     key = (view.index, view.status, view.since, call.addressed, id(store.scenario))
     cached = job.answered
     if cached is None or cached[0] != key:
-        body = _dumps(job_object(store, faults, job, view, call.base))
+        body = dumps(job_object(store, faults, job, view, call.base))
         cached = job.answered = (key, Answer(200, body, seen=view.status))
     return cached[1]

@@ -75,6 +75,16 @@ async def test_bad_index_is_400(mock, index):
     assert "index must be a non-negative integer" in response.json()["error"]["message"]
 
 
+async def test_a_bad_index_is_echoed_escaped_and_cut_short(mock):
+    job_id = await _completed(mock)
+    response = await mock.http.get(f"/api/v1/videos/{job_id}/content", params={"index": "\x1b[2J" + "9x" * 500},
+                                   headers=KEY)  # fmt: skip
+    assert response.status_code == 400
+    message = response.json()["error"]["message"]
+    assert "\x1b" not in message and "\\x1b[2J9x9x" in message
+    assert len(message) < 120
+
+
 async def test_content_before_completion_is_409_and_after_failure_too(mock):
     job_id = await mock.job_id(prompt="golden retriever")
     response = await mock.download(job_id)
