@@ -228,8 +228,9 @@ def throughput_latency_scale(sizes: Sizes, results: dict) -> None:
 
 
 def startup(sizes: Sizes, results: dict) -> None:
-    # ormock's bytecode compiled, as installing its wheel does (see compare.compile_bytecode)
-    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "ormock")], check=True)
+    from compare import compile_bytecode  # (bench/ is this script's folder: on the path)
+
+    compile_bytecode()
     times = []
     path = scenario_file(LIVE)
     for _ in range(max(3, sizes.repeats)):
