@@ -24,32 +24,34 @@ def decoded(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
     return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
 
 
-@dataclass(frozen=True, slots=True)
 class Call:
     """What a handler needs of a request: method, path, query, headers (as the server gave them:
     bytes, names in lower case as ASGI has servers send them, in the order received), and where
-    it was addressed. Headers are decoded only when read: a poll reads four of them."""
+    it was addressed. Headers are decoded only when read: a poll reads four of them.
 
-    method: str
-    path: str
-    query: dict[str, str]
-    raw_headers: list[tuple[bytes, bytes]]
-    scheme: str = "http"
-    root_path: str = ""
-    server: tuple[str, int | None] | None = None
-    _named: dict[bytes, bytes] = field(default_factory=dict, compare=False, repr=False)
+    A plain class (not a frozen dataclass): one is built for every request, and a frozen
+    dataclass sets each field through `object.__setattr__`. Nothing changes a call once built."""
+
+    __slots__ = ("_named", "method", "path", "query", "raw_headers", "root_path", "scheme", "server")
+
+    def __init__(self, scope: dict[str, Any]) -> None:
+        raw = scope["headers"]
+        self.raw_headers: list[tuple[bytes, bytes]] = raw if isinstance(raw, list) else list(raw)
+        self._named: dict[bytes, bytes] = dict(self.raw_headers)
+        self.method: str = scope["method"]
+        self.path: str = scope["path"]
+        raw_query = scope.get("query_string", b"")
+        self.query: dict[str, str] = (
+            dict(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True)) if raw_query else {}
+        )
+        self.scheme: str = scope.get("scheme", "http")
+        self.root_path: str = scope.get("root_path", "")
+        self.server: tuple[str, int | None] | None = scope.get("server")
 
     @classmethod
     def of(cls, scope: dict[str, Any]) -> Call:
-        """The call an ASGI scope describes (both paths build it the same way)."""
-        raw = scope["headers"]
-        raw = raw if isinstance(raw, list) else list(raw)
-        raw_query = scope.get("query_string", b"")
-        query = dict(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True)) if raw_query else {}
-        return cls(
-            scope["method"], scope["path"], query, raw, scope.get("scheme", "http"), scope.get("root_path", ""),
-            scope.get("server"), dict(raw),
-        )  # fmt: skip
+        """The call an ASGI scope describes (every path builds it the same way)."""
+        return cls(scope)
 
     def header(self, name: str) -> str | None:
         """The last value of header `name` (given in lower case)."""
