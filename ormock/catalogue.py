@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -56,7 +55,9 @@ MODEL_KEYS = frozenset(VideoModel.model_fields)
 @cache
 def builtin() -> dict[str, VideoModel]:
     """The built-in catalogue, by model id."""
-    text = resources.files("ormock").joinpath("catalogue.json").read_text("utf-8")
+    # Beside this module, as the built-in scenarios are (`builtins.FOLDER`): importlib.resources
+    # would bring tempfile and zipfile into every start for a file that is always on disk.
+    text = (Path(__file__).resolve().parent / "catalogue.json").read_text("utf-8")
     return {entry["id"]: VideoModel(**entry) for entry in json.loads(text)["data"]}
 
 
