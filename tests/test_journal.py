@@ -131,3 +131,38 @@ def test_log_lines_say_what_was_scripted_and_what_was_cut_off(mock):
     assert lines[0].endswith("GET /api/v1/videos/j1/content 401 [download refused] (scripted by rule download refused)"
                              "  6200.0 ms")  # fmt: skip
     assert "(cut off after 10 bytes)" in lines[1]
+
+
+def test_each_fact_of_a_request_lands_in_its_own_field_of_the_entry():
+    """`record` builds the entry by position (see `App.record`): every field gets a value of its
+    own here, so two swapped arguments show."""
+    import dataclasses
+
+    from ormock.api import Exchange
+    from ormock.app import create_app
+    from ormock.calls import Call
+    from ormock.clock import ManualClock
+    from ormock.jobs import Entry
+    from ormock.scenario import parse
+
+    app = create_app(parse("[default]\n"), ManualClock(1_000.0))
+    headers = [(b"authorization", b"Bearer sk-or-the-key"), (b"user-agent", b"the agent/1")]
+    scope = {"method": "GET", "path": "/api/v1/videos/job-1", "query_string": b"a=b", "headers": headers}
+    ex = Exchange(Call.of(scope), b'{"x": 1}', started=time.perf_counter() - 0.25)
+    ex.job_id, ex.error, ex.fault, ex.scripted, ex.seen, ex.retry_after = "job-1", "err", "flt", "scr", "queued", 7.5
+    ex.what, ex.authorised = "poll", True
+    ex.rule = type("Rule", (), {"name": "the rule"})()
+    before = time.time()
+    entry = app.record(ex, 418, sent=123, complete=False)
+    expected = {
+        "seq": 1, "time": 1_000.0, "method": "GET", "path": "/api/v1/videos/job-1", "query": {"a": "b"},
+        "status": 418, "job_id": "job-1", "rule": "the rule", "headers": headers, "body": {"x": 1},
+        "error": "err", "kind": "api", "fault": "flt", "scripted": "scr", "sent": 123, "complete": False,
+        "key": "sk-or-the-key", "agent": "the agent/1", "what": "poll", "test_id": "", "seen": "queued",
+        "retry_after": 7.5,
+    }  # fmt: skip
+    assert {name: getattr(entry, name) for name in expected} == expected
+    assert 250 <= entry.latency_ms < 10_000  # started a quarter of a second before
+    assert before - 10 < entry.wall <= before - 0.24  # when the request came, in real time
+    assert {field.name for field in dataclasses.fields(Entry)} == {*expected, "latency_ms", "wall"}
+    assert app.store.journal("") == [entry]
