@@ -245,11 +245,12 @@ def servers(seconds: float, repeats: int, results: dict) -> None:
     finally:
         for proc, _ in targets.values():
             proc.stop()
-    # start-up to the first answered request, the median of `repeats`
+    # start-up to the first answered request: the median of at least 7 interleaved starts (a start
+    # takes a fifth of a second, and three of them left the ratio to aimock's swinging by ±0.05x)
     compile_bytecode()
     starts: dict[str, list[float]] = {}
     seedance = str(ROOT / "scenarios" / "seedance.toml")
-    for _ in range(repeats):
+    for _ in range(max(7, repeats) if repeats > 1 else 1):
         for name in ("hypercorn", "granian"):
             port = free_port()
             command = [PY, "-m", "ormock", "serve", seedance, "--port", str(port), "--no-dashboard", "--server", name]
@@ -260,6 +261,7 @@ def servers(seconds: float, repeats: int, results: dict) -> None:
             command = ["node", cli, "-p", str(port), "-f", str(folder / "fixtures"), "--log-level", "silent"]
             starts.setdefault("aimock", []).append(startup(command, f"http://127.0.0.1:{port}/api/v1/videos/x", folder))
     results["startup"] = {name: statistics.median(found) for name, found in starts.items()}
+    results["startup_runs"] = starts
     validate = []
     for _ in range(max(3, repeats)):
         started = time.perf_counter()
@@ -353,7 +355,8 @@ def report(results: dict, command: str) -> str:
         f"Measured by `{command}` on {results['machine']}, {results['date']}. Throughput: "
         f"{results['tool']}, one poll URL, the median of {len(next(iter(t.values()))['runs'])} interleaved runs "
         f"of {results['seconds']:g} s. aimock: {results['aimock']}. Start-up: from launching the process to the "
-        "first answered request, with ormock's bytecode compiled as installing it does (`compile_bytecode`).",
+        f"first answered request, the median of {len(next(iter(results['startup_runs'].values())))} interleaved "
+        "starts, with ormock's bytecode compiled as installing it does (`compile_bytecode`).",
         "",
         "| server | polls/s (median) | runs |",
         "| --- | --- | --- |",
@@ -392,7 +395,8 @@ def report(results: dict, command: str) -> str:
         f"| `ormock validate` on one file ≤ 0.3 s | {v:.3f} s | {v:.2f} s | {'met' if v <= 0.3 else '**missed**'} |"
     )
     for server, f in results["fixtures"].items():
-        lines.append(f"| per-test cost under {server}: no worse than before (35 ms, 1.25 ms) | fresh `Simulator` "
+        lines.append(f"| per-test cost under {server}: no worse than before (35 ms, 1.25 ms; 10% allowed for the "
+                     "machine's run-to-run spread) | fresh `Simulator` "
                      f"{f['simulator_ms']:.1f} ms, `POST /__ormock/reset` {f['reset_ms']:.2f} ms | - | "
                      f"{'met' if f['simulator_ms'] <= 35 * 1.1 and f['reset_ms'] <= 1.25 * 1.1 else '**missed**'} |")  # fmt: skip
     if "report" in results:
