@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import json
 import os
@@ -389,6 +388,8 @@ def record(
     """Pass clients through to the real service and write what happened as a scenario
     (docs/recording.md). The first line printed is the base URL for clients; Ctrl-C, SIGTERM or
     POST /__ormock/record/save writes the recording."""
+    import asyncio
+
     from .clock import ManualClock, ScaledClock
     from .record import Recorder
     from .server import base_url, bind, run

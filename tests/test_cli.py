@@ -158,6 +158,8 @@ try:
 except SystemExit as stop:
     print("exit", stop.code)
 print("importlib.metadata loaded:", "importlib.metadata" in sys.modules)
+SERVES = ("asyncio", "hypercorn", "granian", "httpx", "quart", "rich")
+print("of serve's:", sorted(name for name in SERVES if name in sys.modules))
 """
 
 
@@ -167,6 +169,13 @@ def test_the_cli_builds_its_models_without_looking_for_pydantic_plugins():
     done = subprocess.run([sys.executable, "-c", PLUGINS], capture_output=True, text=True, timeout=60)
     assert "exit 0" in done.stdout, done.stdout + done.stderr
     assert "importlib.metadata loaded: False" in done.stdout
+
+
+def test_validate_loads_nothing_of_the_server():
+    """`ormock validate` reads scenarios: no event loop, web server, HTTP client or terminal UI."""
+    done = subprocess.run([sys.executable, "-c", PLUGINS], capture_output=True, text=True, timeout=60)
+    assert "exit 0" in done.stdout, done.stdout + done.stderr
+    assert "of serve's: []" in done.stdout
 
 
 def test_a_process_that_imports_ormock_keeps_its_pydantic_plugins():
