@@ -79,7 +79,7 @@ class App:
             if scope["path"].startswith(routes.CONTROL_PREFIX):
                 await self._bodies(scope, receive, send)
                 return
-            call = Call.of(scope)  # (once: under Granian each read of the scope's headers copies them)
+            call = Call(scope)  # (once: under Granian each read of the scope's headers copies them)
             if call.method == "POST" or call.declares_body:  # a POST's body is read whatever its headers say
                 await self._bodies(scope, receive, send)
             else:
@@ -95,7 +95,7 @@ class App:
             await self.control()(scope, receive, send)
             return
         message = await receive()
-        await self.serve(Exchange(Call.of(scope), message.get("body", b"")), receive, send)
+        await self.serve(Exchange(Call(scope), message.get("body", b"")), receive, send)
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         """The webhook sender runs while the server does."""

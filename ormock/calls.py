@@ -35,6 +35,7 @@ class Call:
     __slots__ = ("_named", "method", "path", "query", "raw_headers", "root_path", "scheme", "server")
 
     def __init__(self, scope: dict[str, Any]) -> None:
+        """The call an ASGI scope describes (every path builds it this way)."""
         raw = scope["headers"]
         self.raw_headers: list[tuple[bytes, bytes]] = raw if isinstance(raw, list) else list(raw)
         self._named: dict[bytes, bytes] = dict(self.raw_headers)
@@ -47,11 +48,6 @@ class Call:
         self.scheme: str = scope.get("scheme", "http")
         self.root_path: str = scope.get("root_path", "")
         self.server: tuple[str, int | None] | None = scope.get("server")
-
-    @classmethod
-    def of(cls, scope: dict[str, Any]) -> Call:
-        """The call an ASGI scope describes (every path builds it the same way)."""
-        return cls(scope)
 
     def header(self, name: str) -> str | None:
         """The last value of header `name` (given in lower case)."""

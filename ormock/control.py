@@ -61,7 +61,7 @@ def control_app(
 
     @app.after_request
     async def _told(response: Response) -> Response:
-        told(Call.of(request.scope), g.get("started", time.perf_counter()), response.status_code)  # type: ignore[arg-type]
+        told(Call(request.scope), g.get("started", time.perf_counter()), response.status_code)  # type: ignore[arg-type]
         return response
 
     @app.errorhandler(Failure)

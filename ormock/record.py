@@ -99,7 +99,7 @@ class Recorder:
             return
         if scope["type"] != "http":
             return
-        call = Call.of(scope)
+        call = Call(scope)
         body = b""
         while True:
             message = await receive()

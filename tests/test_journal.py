@@ -148,7 +148,7 @@ def test_each_fact_of_a_request_lands_in_its_own_field_of_the_entry():
     app = create_app(parse("[default]\n"), ManualClock(1_000.0))
     headers = [(b"authorization", b"Bearer sk-or-the-key"), (b"user-agent", b"the agent/1")]
     scope = {"method": "GET", "path": "/api/v1/videos/job-1", "query_string": b"a=b", "headers": headers}
-    ex = Exchange(Call.of(scope), b'{"x": 1}', started=time.perf_counter() - 0.25)
+    ex = Exchange(Call(scope), b'{"x": 1}', started=time.perf_counter() - 0.25)
     ex.job_id, ex.error, ex.fault, ex.scripted, ex.seen, ex.retry_after = "job-1", "err", "flt", "scr", "queued", 7.5
     ex.what, ex.authorised = "poll", True
     ex.rule = type("Rule", (), {"name": "the rule"})()
