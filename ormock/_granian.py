@@ -27,9 +27,15 @@ class _OnSocket(Server):
     def __init__(self, app: Any, sock: socket.socket) -> None:
         host, port = sock.getsockname()[:2]
         super().__init__(
-            app, address=host, port=port, interface=Interfaces.ASGI, http=HTTPModes.http1, websockets=False,
-            log_enabled=False, backlog=1024,
-        )  # fmt: skip
+            app,
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            http=HTTPModes.http1,
+            websockets=False,
+            log_enabled=False,
+            backlog=1024,
+        )
         self._fd = os.dup(sock.fileno())
         sock.close()
 

@@ -28,9 +28,11 @@ def _json_protocol_errors() -> None:
             return
         body = json.dumps(wire.error(status_code, PROTOCOL_ERROR if status_code == 400 else None)).encode()
         headers = [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"), *self.config.response_headers("h11"),
-        ]  # fmt: skip
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+            *self.config.response_headers("h11"),
+        ]
         await self._send_h11_event(h11.Response(status_code=status_code, headers=headers))
         await self._send_h11_event(h11.Data(data=body))
         await self._send_h11_event(h11.EndOfMessage())

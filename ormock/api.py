@@ -35,12 +35,26 @@ class Exchange:
     `limits`), and what its journal entry will say. Handlers fill the last in as they learn it."""
 
     __slots__ = (
-        "authorised", "body", "call", "error", "fault", "job_id", "key", "parsed", "retry_after", "rule",
-        "scripted", "seen", "started", "test_id", "what",
-    )  # fmt: skip
+        "authorised",
+        "body",
+        "call",
+        "error",
+        "fault",
+        "job_id",
+        "key",
+        "parsed",
+        "retry_after",
+        "rule",
+        "scripted",
+        "seen",
+        "started",
+        "test_id",
+        "what",
+    )
 
     def __init__(self, call: Call, body: bytes = b"", started: float | None = None) -> None:
-        self.call, self.body = call, body
+        self.call = call
+        self.body = body
         self.started = time.perf_counter() if started is None else started
         self.parsed: Any = None
         # Every journal entry about a job carries its id, whatever answers it (a fault, a 401, a 404).
@@ -73,7 +87,8 @@ class Exchange:
     def answered(self, answer: Answer) -> Answer:
         """`answer`, with what the journal says of it noted."""
         self.error, self.scripted = answer.error, answer.scripted or self.scripted
-        self.seen, self.retry_after = answer.seen, answer.wait
+        self.seen = answer.seen
+        self.retry_after = answer.wait
         return answer
 
 
@@ -83,7 +98,10 @@ class Api:
     and a download once its body has ended (with how much of it went out)."""
 
     def __init__(self, store: JobStore, faults: Faults, credits: Credits, record: Callable[..., object]) -> None:
-        self.store, self.faults, self.credits, self.record = store, faults, credits, record
+        self.store = store
+        self.faults = faults
+        self.credits = credits
+        self.record = record
         self.listing: dict[int, bytes] = {}  # the models body, cached per scenario (it changes on --watch)
         self.building = asyncio.Semaphore(2)  # generated videos being built at once
 
@@ -127,7 +145,8 @@ class Api:
         job = self.store.get(job_id, ex.test_id)
         if job is None:
             raise Failure(404, f"Video generation job {job_id} not found")
-        ex.job_id, ex.rule = job.id, job.rule
+        ex.job_id = job.id
+        ex.rule = job.rule
         return job
 
     async def submit(self, ex: Exchange) -> Answer | Streamed:

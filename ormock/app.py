@@ -61,15 +61,22 @@ class App:
         self.listeners: list[RequestListener] = []
         self.api = Api(store, self.faults, self.credits, self.record)
         self.extensions: dict[str, Any] = {
-            "ormock": store, "ormock.changes": self.changes, "ormock.faults": self.faults,
-            "ormock.credits": self.credits, "ormock.webhooks": self.dispatcher, "ormock.listeners": self.listeners,
-        }  # fmt: skip
+            "ormock": store,
+            "ormock.changes": self.changes,
+            "ormock.faults": self.faults,
+            "ormock.credits": self.credits,
+            "ormock.webhooks": self.dispatcher,
+            "ormock.listeners": self.listeners,
+        }
         self._control_settings = (admin_token, control_allow)
         self._control: Any = None
         self._bodies = BodyLimits(self._with_body)  # bodies are capped before anyone reads them
         self._handlers = {
-            "submit": self.api.submit, "poll": self.api.poll, "download": self.api.download, "models": self.api.models,
-        }  # fmt: skip
+            "submit": self.api.submit,
+            "poll": self.api.poll,
+            "download": self.api.download,
+            "models": self.api.models,
+        }
 
     # --- ASGI ---------------------------------------------------------------------------------
 
@@ -172,13 +179,31 @@ class App:
         # In `Entry`'s field order, by position: with 22 keywords the call cost more than the rest
         # of the request's journalling (tests/test_journal.py checks that each field lands right).
         entry = Entry(
-            0, self.store.clock.time(), call.method, call.path, call.query,  # seq, time, method, path, query
-            status, ex.job_id, rule.name if rule is not None else None,  # status, job_id, rule
-            round(took * 1000, 3), call.raw_headers, ex.journal_body(),  # latency_ms, headers, body
-            ex.error, "api", ex.fault, ex.scripted, sent, complete,  # error, kind, fault, scripted, sent, complete
-            time.time() - took, ex.key, call.header("user-agent") or "",  # wall, key, agent
-            ex.what, "", ex.seen, ex.retry_after,  # what, test_id (`keep` sets it), seen, retry_after
-        )  # fmt: skip
+            0,  # seq: `keep` numbers it
+            self.store.clock.time(),  # time
+            call.method,  # method
+            call.path,  # path
+            call.query,  # query
+            status,  # status
+            ex.job_id,  # job_id
+            rule.name if rule is not None else None,  # rule
+            round(took * 1000, 3),  # latency_ms
+            call.raw_headers,  # headers
+            ex.journal_body(),  # body
+            ex.error,  # error
+            "api",  # kind
+            ex.fault,  # fault
+            ex.scripted,  # scripted
+            sent,  # sent
+            complete,  # complete
+            time.time() - took,  # wall
+            ex.key,  # key
+            call.header("user-agent") or "",  # agent
+            ex.what,  # what
+            "",  # test_id: `keep` sets it
+            ex.seen,  # seen
+            ex.retry_after,  # retry_after
+        )
         if call.path.startswith("/api/v1/"):
             # a request without a good key is journalled in its namespace only if that exists already
             test_id = ex.test_id

@@ -91,8 +91,16 @@ def diff(old: dict[str, VideoModel], new: dict[str, VideoModel]) -> list[str]:
     both, their durations, resolutions, aspect ratios, sizes and prices."""
     lines = [f"+ {model_id}: new ({new[model_id].name})" for model_id in sorted(set(new) - set(old))]
     lines += [f"- {model_id}: removed" for model_id in sorted(set(old) - set(new))]
-    watched = ("supported_durations", "supported_resolutions", "supported_aspect_ratios", "supported_sizes",
-               "supported_frame_images", "generate_audio", "seed", "pricing_skus")  # fmt: skip
+    watched = (
+        "supported_durations",
+        "supported_resolutions",
+        "supported_aspect_ratios",
+        "supported_sizes",
+        "supported_frame_images",
+        "generate_audio",
+        "seed",
+        "pricing_skus",
+    )
     for model_id in sorted(set(old) & set(new)):
         for key in watched:
             before, after = getattr(old[model_id], key), getattr(new[model_id], key)

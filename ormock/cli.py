@@ -396,8 +396,13 @@ def record(
 
     if not upstream.startswith(("http://", "https://")):
         _fail(f"ormock record: --upstream must be an http(s) URL, not {upstream!r}")
-    recorder = Recorder(upstream, out, ManualClock(time.time()) if clock is ClockKind.manual else ScaledClock(),
-                        max_content_bytes, redact_prompts)  # fmt: skip
+    recorder = Recorder(
+        upstream,
+        out,
+        ManualClock(time.time()) if clock is ClockKind.manual else ScaledClock(),
+        max_content_bytes,
+        redact_prompts,
+    )
     try:
         sock = bind(host, port)
     except OSError as exc:

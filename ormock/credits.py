@@ -40,9 +40,13 @@ class Account:
     def as_json(self, name: str) -> dict[str, Any]:
         shown = "(all keys)" if name == SHARED else f"…{name[-4:]}" if len(name) > 8 else "[redacted]"
         return {
-            "key": shown, "balance": round(self.start - self.charged, 10), "charged": round(self.charged, 10),
-            "held": round(self.held, 10), "available": round(self.available, 10), "running_jobs": len(self.holds),
-        }  # fmt: skip
+            "key": shown,
+            "balance": round(self.start - self.charged, 10),
+            "charged": round(self.charged, 10),
+            "held": round(self.held, 10),
+            "available": round(self.available, 10),
+            "running_jobs": len(self.holds),
+        }
 
 
 class Credits:

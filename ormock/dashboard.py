@@ -210,10 +210,22 @@ def take(
             end = f"${cost:.3f}" if cost is not None else "cost n/a"
         else:
             end = view.step.error_text or "" if view.status in TERMINAL else ""
-        made.append(Row(
-            job.id, job.test_id, job.rule.name, job.model.id, view.status, now - view.since, next_step,
-            tuple(tracked.strip), end, tracked.downloads, tracked.download_ms, job.id in flagged,
-        ))  # fmt: skip
+        made.append(
+            Row(
+                job.id,
+                job.test_id,
+                job.rule.name,
+                job.model.id,
+                view.status,
+                now - view.since,
+                next_step,
+                tuple(tracked.strip),
+                end,
+                tracked.downloads,
+                tracked.download_ms,
+                job.id in flagged,
+            )
+        )
     return Snapshot(
         scenario=str(store.scenario.path.name if store.scenario.path else "built-in default"),
         base_url=base_url,
@@ -305,20 +317,34 @@ def _jobs(snap: Snapshot, width: int, room: int) -> list[Text]:
         title += [_cell("model", model_width, "bold"), Text(" ")]
     if wide:
         title += [_cell("status", status_width, "bold"), Text(" ")]
-    title += [_cell("polls, in order", strip_width, "bold"), Text(" "), _cell("error / cost", end_width, "bold"),
-              Text(" "), _cell("⇣", 8, "bold")]  # fmt: skip
+    title += [
+        _cell("polls, in order", strip_width, "bold"),
+        Text(" "),
+        _cell("error / cost", end_width, "bold"),
+        Text(" "),
+        _cell("⇣", 8, "bold"),
+    ]
     lines = [_fit(_line(*title), width)]
     for row in shown:
-        parts = [_cell(ids[row.id], id_width, WARN if row.flagged else "bold"), Text(" "),
-                 _cell(row.rule, rule_width), Text(" ")]  # fmt: skip
+        parts = [
+            _cell(ids[row.id], id_width, WARN if row.flagged else "bold"),
+            Text(" "),
+            _cell(row.rule, rule_width),
+            Text(" "),
+        ]
         if model_width:
             parts += [_cell(row.model, model_width, "dim"), Text(" ")]
         if wide:
             parts += [_cell(row.status, status_width, COLOURS[row.status]), Text(" ")]
         end_style = "red" if row.status in TERMINAL - {"completed"} else "green"
         downloaded = f"{row.downloads}" + (f" {row.download_ms:.0f}ms" if row.download_ms is not None else "")
-        parts += [_strip(row.strip, strip_width), Text(" "), _cell(row.end, end_width, end_style), Text(" "),
-                  _cell(downloaded if row.downloads else "-", 8, "green" if row.downloads else "dim")]  # fmt: skip
+        parts += [
+            _strip(row.strip, strip_width),
+            Text(" "),
+            _cell(row.end, end_width, end_style),
+            Text(" "),
+            _cell(downloaded if row.downloads else "-", 8, "green" if row.downloads else "dim"),
+        ]
         lines.append(_fit(_line(*parts), width))
     hidden = snap.total - len(shown)
     if hidden > 0:

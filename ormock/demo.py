@@ -249,8 +249,12 @@ def _report_table(careful: dict[str, Any], careless: dict[str, Any]) -> Table:
         for verdict in client["checks"]:
             if RANK[verdict["verdict"]] > RANK[worst.get(verdict["check"], "pass")]:
                 worst[verdict["check"]] = verdict["verdict"]
-    bad = {verdict["check"]: verdict for client in careless["clients"] for verdict in client["checks"]
-           if client["client"]["key"] != "(no key)"}  # fmt: skip
+    bad = {
+        verdict["check"]: verdict
+        for client in careless["clients"]
+        for verdict in client["checks"]
+        if client["client"]["key"] != "(no key)"
+    }
     table = Table(title="the client report (docs/client-report.md)", show_lines=False, expand=True)
     table.add_column("check", style="bold", ratio=2)
     table.add_column("careful client", ratio=1)
@@ -260,8 +264,12 @@ def _report_table(careful: dict[str, Any], careless: dict[str, Any]) -> Table:
     for name in CHECKS:
         mine, theirs = worst.get(name, "pass"), bad.get(name, {"verdict": "pass", "evidence": []})
         evidence = theirs["evidence"][0]["summary"] if theirs["evidence"] else ""
-        table.add_row(name, Text(mine, style=styles[mine]), Text(theirs["verdict"], style=styles[theirs["verdict"]]),
-                      Text(evidence))  # fmt: skip
+        table.add_row(
+            name,
+            Text(mine, style=styles[mine]),
+            Text(theirs["verdict"], style=styles[theirs["verdict"]]),
+            Text(evidence),
+        )
     return table
 
 
@@ -270,8 +278,11 @@ def run_demo(scenario: Scenario, speed: float, console: Console, shown: str | No
     inside site-packages), runs the reference client through every rule, prints the tables."""
     with Simulator(scenario, speed=speed, seed=1) as sim:
         console.print(f"ormock demo: {shown or scenario.path or 'scenario'} at {sim.base_url}, speed {speed:g}x")
-        columns = (SpinnerColumn(), TextColumn("{task.description:<28.28}", markup=False),
-                   TextColumn("{task.fields[event]}", markup=False, style="dim"))  # fmt: skip
+        columns = (
+            SpinnerColumn(),
+            TextColumn("{task.description:<28.28}", markup=False),
+            TextColumn("{task.fields[event]}", markup=False, style="dim"),
+        )
         with Progress(*columns, console=console, transient=True) as progress:
             stories = asyncio.run(_drive(sim, scenario, speed, progress))
         graded = sim.report()

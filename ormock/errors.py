@@ -13,7 +13,9 @@ class Failure(Exception):
 
     def __init__(self, code: int, message: str | None = None, retry_after: float | None = None) -> None:
         super().__init__(message)
-        self.code, self.message, self.retry_after = code, message, retry_after
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
 
     @classmethod
     def of(cls, fault: Any) -> Failure:

@@ -212,9 +212,13 @@ class JobStore:
     """Every job of a running server, by test id (`""` when a client sends none)."""
 
     def __init__(
-        self, scenario: Scenario, clock: Clock, seed: int | None = None, journal_max: int = 1000,
+        self,
+        scenario: Scenario,
+        clock: Clock,
+        seed: int | None = None,
+        journal_max: int = 1000,
         max_test_ids: int = MAX_TEST_IDS,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.scenario = scenario
         self.clock = clock
         self.seed = seed
@@ -454,7 +458,10 @@ class StatusWatcher:
 
     def _reset(self, test_id: str | None) -> None:
         if test_id is None:
-            self._fresh, self._shown, self._due, self._touched = [], {}, [], {}
+            self._fresh = []
+            self._shown = {}
+            self._due = []
+            self._touched = {}
             return
         for key in self._shown.pop(test_id, {}):
             self._touched.pop(key, None)

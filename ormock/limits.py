@@ -26,7 +26,9 @@ ASGIApp = Callable[..., Awaitable[None]]
 
 class _Refused(Exception):
     def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
-        self.status, self.message, self.retry_after = status, message, retry_after
+        self.status = status
+        self.message = message
+        self.retry_after = retry_after
 
 
 def limit_for(method: str, path: str) -> int | None:
@@ -40,7 +42,8 @@ def limit_for(method: str, path: str) -> int | None:
 
 class BodyLimits:
     def __init__(self, inner: ASGIApp, total: int = TOTAL_BODIES) -> None:
-        self.inner, self.total = inner, total
+        self.inner = inner
+        self.total = total
         self.in_flight = 0  # body bytes held by requests being read or answered now
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

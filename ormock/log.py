@@ -88,9 +88,18 @@ class Lines:
         """A request's line, stamped with when it came."""
         path, job = safe.shown(entry.full_path), safe.shown(entry.job_id) if entry.job_id else None
         if self.json_lines:
-            event = {"event": "request", "time": entry.wall, "method": entry.method, "path": path,
-                     "status": entry.status, "latency_ms": entry.latency_ms, "job": job, "rule": entry.rule,
-                     "fault": entry.fault, "scripted": entry.scripted}  # fmt: skip
+            event = {
+                "event": "request",
+                "time": entry.wall,
+                "method": entry.method,
+                "path": path,
+                "status": entry.status,
+                "latency_ms": entry.latency_ms,
+                "job": job,
+                "rule": entry.rule,
+                "fault": entry.fault,
+                "scripted": entry.scripted,
+            }
             if entry.complete is not None:
                 event |= {"bytes": entry.sent, "complete": entry.complete}
             return json.dumps(event)
@@ -111,8 +120,15 @@ class Lines:
         """A status line, stamped `when` (real unix time the change happened; default now)."""
         now = time.time() if when is None else min(when, time.time())
         if self.json_lines:
-            event = {"event": "status", "time": now, "job": job.id, "test_id": job.test_id,
-                     "rule": job.rule.name, "from": before, "to": after}  # fmt: skip
+            event = {
+                "event": "status",
+                "time": now,
+                "job": job.id,
+                "test_id": job.test_id,
+                "rule": job.rule.name,
+                "from": before,
+                "to": after,
+            }
             self.emit(json.dumps(event))
         else:
             self.emit(f"{_stamp(now)}  {job.id}  [{job.rule.name}]  {before or 'submitted'} -> {after}")

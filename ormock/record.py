@@ -73,7 +73,9 @@ class Recorder:
     ) -> None:
         self.redact_prompts = redact_prompts
         self.upstream = upstream.rstrip("/")
-        self.out, self.clock, self.max_content = out, clock, max_content
+        self.out = out
+        self.clock = clock
+        self.max_content = max_content
         self.jobs: dict[str, Recorded] = {}
         self.refused: list[tuple[str, Seen]] = []  # (body signature, answer) of submits that got no job
         self.listing: list[dict[str, Any]] | None = None
@@ -200,12 +202,25 @@ class Recorder:
         """A line for the dashboard's requests pane (nothing the recording keeps)."""
         seen = parsed.get("status") if isinstance(parsed, dict) and isinstance(parsed.get("status"), str) else None
         envelope = parsed.get("error") if isinstance(parsed, dict) else None
-        self.seen.append(Entry(
-            seq=len(self.seen), time=at, method=call.method, path=call.path, query={}, status=status,
-            job_id=routes.job_id_in(call.path) or (parsed.get("id") if isinstance(parsed, dict) else None),
-            rule=None, latency_ms=0.0, headers=[], body=None, wall=time.time(), what=action, seen=seen,
-            error=envelope.get("message") if isinstance(envelope, dict) else None,
-        ))  # fmt: skip
+        self.seen.append(
+            Entry(
+                seq=len(self.seen),
+                time=at,
+                method=call.method,
+                path=call.path,
+                query={},
+                status=status,
+                job_id=routes.job_id_in(call.path) or (parsed.get("id") if isinstance(parsed, dict) else None),
+                rule=None,
+                latency_ms=0.0,
+                headers=[],
+                body=None,
+                wall=time.time(),
+                what=action,
+                seen=seen,
+                error=envelope.get("message") if isinstance(envelope, dict) else None,
+            )
+        )
 
     def _local(self, value: Any, base: str) -> Any:
         """The upstream's URLs in an answer, pointed back at the recorder."""
@@ -233,16 +248,18 @@ class Recorder:
                 self.refused = [(sig, seen) for sig, seen in self.refused if sig != signature]
                 self.jobs[parsed["id"]] = Recorded(parsed["id"], sent, at, before)
             elif (isinstance(sent, dict) and status in (401, 402, 429)) or status >= 500:
-                self.refused.append((json.dumps(sent, sort_keys=True), Seen(at, status, message=message,
-                                                                            retry_after=retry_after)))  # fmt: skip
+                self.refused.append(
+                    (json.dumps(sent, sort_keys=True), Seen(at, status, message=message, retry_after=retry_after))
+                )
         elif action == "poll":
             recorded = self.jobs.get(routes.job_id_in(call.path) or "")
             if recorded is None:
                 return
             if status == 200 and isinstance(parsed, dict):
                 usage = parsed.get("usage") or {}
-                recorded.polls.append(Seen(at, 200, parsed.get("status"), cost=usage.get("cost"),
-                                           error=parsed.get("error")))  # fmt: skip
+                recorded.polls.append(
+                    Seen(at, 200, parsed.get("status"), cost=usage.get("cost"), error=parsed.get("error"))
+                )
             else:
                 recorded.polls.append(Seen(at, status, message=message, retry_after=retry_after))
         elif action == "models" and status == 200 and isinstance(parsed, dict):
@@ -262,24 +279,43 @@ class Recorder:
             status = statuses[-1] if statuses else "pending"
             counts[status] = counts.get(status, 0) + 1
             strip = tuple(
-                (GLYPHS.get(p.job_status, "?"), COLOURS.get(p.job_status, "")) if p.status == 200 and p.job_status
+                (GLYPHS.get(p.job_status, "?"), COLOURS.get(p.job_status, ""))
+                if p.status == 200 and p.job_status
                 else (str(p.status), "bold red" if p.status >= 500 else WARN)
                 for p in recorded.polls[-64:]
-            )  # fmt: skip
+            )
             last = recorded.polls[-1] if recorded.polls else None
             if status == "completed":
                 end = f"${last.cost:.3f}" if last and last.cost is not None else "cost n/a"
             else:
                 end = (last.error or "") if last and status in TERMINAL else ""
-            rows.append(Row(
-                recorded.job_id, "", str(recorded.body.get("prompt", ""))[:40] or "-", str(recorded.body.get("model")),
-                status, now - (last.at if last else recorded.submitted), "-", strip, end,
-                1 if recorded.content_complete else 0, None, False,
-            ))  # fmt: skip
+            rows.append(
+                Row(
+                    recorded.job_id,
+                    "",
+                    str(recorded.body.get("prompt", ""))[:40] or "-",
+                    str(recorded.body.get("model")),
+                    status,
+                    now - (last.at if last else recorded.submitted),
+                    "-",
+                    strip,
+                    end,
+                    1 if recorded.content_complete else 0,
+                    None,
+                    False,
+                )
+            )
         return Snapshot(
-            scenario=f"recording {self.upstream}", base_url=base_url, uptime=time.time() - started, speed=1.0,
-            manual=False, counts=counts, total=len(self.jobs), rows=rows, requests=list(self.seen),
-        )  # fmt: skip
+            scenario=f"recording {self.upstream}",
+            base_url=base_url,
+            uptime=time.time() - started,
+            speed=1.0,
+            manual=False,
+            counts=counts,
+            total=len(self.jobs),
+            rows=rows,
+            requests=list(self.seen),
+        )
 
     # --- the scenario -----------------------------------------------------------------------------
     def save(self) -> list[Path]:

@@ -93,7 +93,8 @@ class _Judge:
     """The checks of one test id: its journal, split by client, against its jobs."""
 
     def __init__(self, store: JobStore, test_id: str, entries: list[Entry]) -> None:
-        self.store, self.test_id = store, test_id
+        self.store = store
+        self.test_id = test_id
         self.entries = entries
         self.settings = store.scenario.report
         self.speed = store.clock.speed
@@ -117,8 +118,12 @@ class _Judge:
         """Whose request it is: its key and user agent; a webhook delivery, and a poll or download
         without the key that submitted its job, count against the client that submitted it."""
         owner = self.owner.get(entry.job_id or "")
-        if entry.kind == "webhook" or (owner is not None and entry.action in ("poll", "download")
-                                       and _key(entry) != owner[0] and "signature" not in entry.query):  # fmt: skip
+        if entry.kind == "webhook" or (
+            owner is not None
+            and entry.action in ("poll", "download")
+            and _key(entry) != owner[0]
+            and "signature" not in entry.query
+        ):
             return owner or ("", "")
         return entry.key, entry.agent
 
@@ -130,9 +135,18 @@ class _Judge:
         for client, entries in by_client.items():
             self._sort(entries)
             results: list[Finding] = []
-            for check in (self.poll_interval, self.polls_after_the_end, self.retry_after, self.retried_client_errors,
-                          self.no_backoff, self.never_downloaded, self.too_early, self.keyless, self.duplicates,
-                          self.webhooks):  # fmt: skip
+            for check in (
+                self.poll_interval,
+                self.polls_after_the_end,
+                self.retry_after,
+                self.retried_client_errors,
+                self.no_backoff,
+                self.never_downloaded,
+                self.too_early,
+                self.keyless,
+                self.duplicates,
+                self.webhooks,
+            ):
                 results += [f for f in check(client, entries) if not self.silenced(f.check, f.job)]
             found[client] = results
         return found
@@ -171,11 +185,14 @@ class _Judge:
             median = statistics.median(gaps)
             verdict = "fail" if median < least else "warn"
             yield Finding(
-                "poll interval", verdict,
+                "poll interval",
+                verdict,
                 f"polled {len(polls)} times, {len(close)} of them within {least:g} s of the last (scenario time; "
                 f"median gap {median:.2f} s, shortest {min(gaps):.2f} s)",
-                job_id, [e.seq for pair in close[:5] for e in pair], [e.time for pair in close[:5] for e in pair],
-            )  # fmt: skip
+                job_id,
+                [e.seq for pair in close[:5] for e in pair],
+                [e.time for pair in close[:5] for e in pair],
+            )
 
     def polls_after_the_end(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
         for job_id, polls in self.polls.items():
@@ -185,10 +202,13 @@ class _Judge:
             late = polls[ended + 1 :]
             if late:
                 yield Finding(
-                    "polls after the end", "fail" if len(late) > 1 else "warn",
-                    f"polled {len(late)} more time(s) after it reported {polls[ended].seen}", job_id,
-                    [polls[ended].seq, *(e.seq for e in late[:5])], [polls[ended].time, *(e.time for e in late[:5])],
-                )  # fmt: skip
+                    "polls after the end",
+                    "fail" if len(late) > 1 else "warn",
+                    f"polled {len(late)} more time(s) after it reported {polls[ended].seen}",
+                    job_id,
+                    [polls[ended].seq, *(e.seq for e in late[:5])],
+                    [polls[ended].time, *(e.time for e in late[:5])],
+                )
 
     def retry_after(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
         api = self.api
@@ -203,11 +223,14 @@ class _Judge:
             after = api[same[position]] if position < len(same) else None
             if after is not None and after.wall - told.wall < told.retry_after - 0.001:
                 yield Finding(
-                    "retry-after", "fail",
+                    "retry-after",
+                    "fail",
                     f"sent {after.action} again {after.wall - told.wall:.3f} s after a {told.status} that said "
-                    f"Retry-After {told.retry_after:g} s (real time)", told.job_id,
-                    [told.seq, after.seq], [told.time, after.time],
-                )  # fmt: skip
+                    f"Retry-After {told.retry_after:g} s (real time)",
+                    told.job_id,
+                    [told.seq, after.seq],
+                    [told.time, after.time],
+                )
 
     def retried_client_errors(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
         api = self.api
@@ -217,11 +240,14 @@ class _Judge:
             again = api[after[0]] if after else None
             if again is not None:
                 yield Finding(
-                    "retried client errors", "fail",
+                    "retried client errors",
+                    "fail",
                     f"sent {refused.method} {safe.shown(refused.path, 80)} again unchanged after a {refused.status}"
-                    f" ({safe.shown(refused.error or '', 80)})", refused.job_id,
-                    [refused.seq, again.seq], [refused.time, again.time],
-                )  # fmt: skip
+                    f" ({safe.shown(refused.error or '', 80)})",
+                    refused.job_id,
+                    [refused.seq, again.seq],
+                    [refused.time, again.time],
+                )
 
     def no_backoff(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
         api = self.api
@@ -246,12 +272,15 @@ class _Judge:
             flat = all(gap < NO_WAIT for gap in gaps) or all(b <= a * 1.1 for a, b in itertools.pairwise(gaps))
             if len(gaps) >= 2 and flat:
                 yield Finding(
-                    "5xx without backoff", "fail",
+                    "5xx without backoff",
+                    "fail",
                     f"retried {first.method} {safe.shown(first.path, 80)} {len(gaps)} times after "
                     f"{first.status or 'a drop'} at intervals that did not grow "
-                    f"({', '.join(f'{g:.3f}' for g in gaps)} s)", first.job_id,
-                    [e.seq for e in chain], [e.time for e in chain],
-                )  # fmt: skip
+                    f"({', '.join(f'{g:.3f}' for g in gaps)} s)",
+                    first.job_id,
+                    [e.seq for e in chain],
+                    [e.time for e in chain],
+                )
 
     def never_downloaded(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
         downloads = self.downloads
@@ -267,12 +296,24 @@ class _Judge:
             if any(e.status == 200 and e.complete for e in got):
                 continue
             if gone:
-                yield Finding("never downloaded", "fail", "fetched its content only after it had expired (410)",
-                              job_id, [e.seq for e in gone], [e.time for e in gone])  # fmt: skip
+                yield Finding(
+                    "never downloaded",
+                    "fail",
+                    "fetched its content only after it had expired (410)",
+                    job_id,
+                    [e.seq for e in gone],
+                    [e.time for e in gone],
+                )
             else:  # the evidence: the poll that told the client it had completed, and any partial downloads
                 told = [e for e in self.polls.get(job_id, []) if e.seen == "completed"][:1] + got
-                yield Finding("never downloaded", "warn", "completed, but its content was never fetched whole",
-                              job_id, [e.seq for e in told], [e.time for e in told])  # fmt: skip
+                yield Finding(
+                    "never downloaded",
+                    "warn",
+                    "completed, but its content was never fetched whole",
+                    job_id,
+                    [e.seq for e in told],
+                    [e.time for e in told],
+                )
 
     def too_early(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
         for entry in itertools.chain.from_iterable(self.downloads.values()):
@@ -289,9 +330,14 @@ class _Judge:
             owner_key = self.owner[entry.job_id][0]
             if _key(entry) != owner_key:
                 what = "no key" if not _key(entry) else f"key {redact_key(_key(entry))}"
-                yield Finding("keyless requests", "fail",
-                              f"{entry.action} with {what}, not the key that submitted it ({redact_key(owner_key)})",
-                              entry.job_id, [entry.seq], [entry.time])  # fmt: skip
+                yield Finding(
+                    "keyless requests",
+                    "fail",
+                    f"{entry.action} with {what}, not the key that submitted it ({redact_key(owner_key)})",
+                    entry.job_id,
+                    [entry.seq],
+                    [entry.time],
+                )
 
     def duplicates(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
         submits = self.submits
@@ -305,9 +351,14 @@ class _Judge:
             same = before[_signature(later)]
             earlier = next((e for e in same if ended_at.get(e.job_id or "", 1 << 62) > later.seq), None)
             if earlier is not None:
-                yield Finding("duplicate submits", "warn",
-                              f"submitted the same body again while job {earlier.job_id} had not ended",
-                              later.job_id, [earlier.seq, later.seq], [earlier.time, later.time])  # fmt: skip
+                yield Finding(
+                    "duplicate submits",
+                    "warn",
+                    f"submitted the same body again while job {earlier.job_id} had not ended",
+                    later.job_id,
+                    [earlier.seq, later.seq],
+                    [earlier.time, later.time],
+                )
             same.append(later)
 
     def webhooks(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
@@ -317,12 +368,23 @@ class _Judge:
             accepted = [e for e in tries if 200 <= e.status < 300]
             if forged and accepted:
                 why = "a bad signature" if job and job.rule.webhook.bad_signature else "a stale timestamp"
-                yield Finding("webhook receiver", "fail", f"the receiver accepted (2xx) a delivery with {why}",
-                              job_id, [e.seq for e in accepted], [e.time for e in accepted])  # fmt: skip
+                yield Finding(
+                    "webhook receiver",
+                    "fail",
+                    f"the receiver accepted (2xx) a delivery with {why}",
+                    job_id,
+                    [e.seq for e in accepted],
+                    [e.time for e in accepted],
+                )
             elif not forged and not accepted and len(tries) > self.store.scenario.webhooks.retries:
-                yield Finding("webhook receiver", "fail",
-                              f"no delivery got a 2xx ({len(tries)} attempt(s): {safe.shown(tries[-1].error or '')})",
-                              job_id, [e.seq for e in tries], [e.time for e in tries])  # fmt: skip
+                yield Finding(
+                    "webhook receiver",
+                    "fail",
+                    f"no delivery got a 2xx ({len(tries)} attempt(s): {safe.shown(tries[-1].error or '')})",
+                    job_id,
+                    [e.seq for e in tries],
+                    [e.time for e in tries],
+                )
 
 
 def build(store: JobStore, test_id: str | None = None) -> dict[str, Any]:
@@ -355,16 +417,23 @@ def _build(store: JobStore, test_id: str | None) -> dict[str, Any]:
             for check in CHECKS:
                 mine = by_check[check]
                 verdict = max((f.verdict for f in mine), key=RANK.__getitem__, default="pass")
-                checks.append({
-                    "check": check, "verdict": verdict,
-                    "evidence": [{"job": f.job, "summary": f.summary, "requests": f.requests, "times": f.times}
-                                 for f in mine],
-                })  # fmt: skip
+                checks.append(
+                    {
+                        "check": check,
+                        "verdict": verdict,
+                        "evidence": [
+                            {"job": f.job, "summary": f.summary, "requests": f.requests, "times": f.times} for f in mine
+                        ],
+                    }
+                )
             overall = max((str(c["verdict"]) for c in checks), key=RANK.__getitem__, default="pass")
-            clients.append({
-                "client": {"key": redact_key(key), "test_id": space.test_id, "user_agent": safe.shown(agent, 120)},
-                "verdict": overall, "checks": checks,
-            })  # fmt: skip
+            clients.append(
+                {
+                    "client": {"key": redact_key(key), "test_id": space.test_id, "user_agent": safe.shown(agent, 120)},
+                    "verdict": overall,
+                    "checks": checks,
+                }
+            )
     counts = {verdict: 0 for verdict in RANK}
     for client in clients:
         for check in client["checks"]:
@@ -402,8 +471,10 @@ def summary(report: dict[str, Any]) -> str:
     """The report in a few lines for a terminal."""
     if not report["clients"]:
         return "client report: no client sent a request"
-    lines = [f"client report: {len(report['clients'])} client(s); checks: {report['counts']['pass']} pass, "
-             f"{report['counts']['warn']} warn, {report['counts']['fail']} fail"]  # fmt: skip
+    lines = [
+        f"client report: {len(report['clients'])} client(s); checks: {report['counts']['pass']} pass, "
+        f"{report['counts']['warn']} warn, {report['counts']['fail']} fail"
+    ]
     for client in report["clients"]:
         lines.append(f"  {client['verdict'].upper():4}  {_who(client['client'])}")
     lines += ["  " + line for line in failures(report, "warn")]
@@ -411,11 +482,20 @@ def summary(report: dict[str, Any]) -> str:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    lines = ["# Client report", "", f"Checks: {report['counts']['pass']} pass, {report['counts']['warn']} warn, "
-             f"{report['counts']['fail']} fail. What each check means: docs/client-report.md.", ""]  # fmt: skip
+    lines = [
+        "# Client report",
+        "",
+        f"Checks: {report['counts']['pass']} pass, {report['counts']['warn']} warn, "
+        f"{report['counts']['fail']} fail. What each check means: docs/client-report.md.",
+        "",
+    ]
     for client in report["clients"]:
-        lines += [f"## {client['verdict'].upper()}: {_who(client['client'])}", "", "| check | verdict | evidence |",
-                  "| --- | --- | --- |"]  # fmt: skip
+        lines += [
+            f"## {client['verdict'].upper()}: {_who(client['client'])}",
+            "",
+            "| check | verdict | evidence |",
+            "| --- | --- | --- |",
+        ]
         for check in client["checks"]:
             evidence = "<br>".join(
                 f"{('job `' + e['job'] + '`: ') if e['job'] else ''}{e['summary']} (requests {e['requests']})".replace(
@@ -454,10 +534,14 @@ def junit(report: dict[str, Any]) -> str:
                 case += " />"
             cases.append(case)
         fails = sum(1 for k in client["checks"] if k["verdict"] == "fail")
-        suites.append(f"  <testsuite name={quoteattr(name)} tests=\"{len(client['checks'])}\" failures=\"{fails}\" "
-                      f"errors=\"0\" skipped=\"0\" time=\"0\">\n" + "\n".join(cases) + "\n  </testsuite>")  # fmt: skip
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="ormock client report" tests="{total}" '
-            f'failures="{failed}" errors="0" time="0">\n' + "\n".join(suites) + "\n</testsuites>\n")  # fmt: skip
+        suites.append(
+            f'  <testsuite name={quoteattr(name)} tests="{len(client["checks"])}" failures="{fails}" '
+            f'errors="0" skipped="0" time="0">\n' + "\n".join(cases) + "\n  </testsuite>"
+        )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="ormock client report" tests="{total}" '
+        f'failures="{failed}" errors="0" time="0">\n' + "\n".join(suites) + "\n</testsuites>\n"
+    )
 
 
 def _xml(text: str) -> str:

@@ -58,10 +58,21 @@ __all__ = [
 
 MAX_BYTES = 5 * 1024 * 1024
 _TABLES: dict[str, type[BaseModel]] = {
-    "": ScenarioFile, "server": Server, "default": Rule, "rule": Rule, "match": Match,
-    "timeline": Step, "submit": Respond, "download": Respond, "webhooks": Webhooks, "webhook": WebhookFaults,
-    "fault": Fault, "faults": Fault, "rate_limit": RateLimit, "report": Report,
-}  # fmt: skip
+    "": ScenarioFile,
+    "server": Server,
+    "default": Rule,
+    "rule": Rule,
+    "match": Match,
+    "timeline": Step,
+    "submit": Respond,
+    "download": Respond,
+    "webhooks": Webhooks,
+    "webhook": WebhookFaults,
+    "fault": Fault,
+    "faults": Fault,
+    "rate_limit": RateLimit,
+    "report": Report,
+}
 _TOML_PLACE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 

@@ -258,10 +258,13 @@ class Fault(_Table):
     def label(self, where: str) -> str:
         """How the journal and the dashboard name this fault."""
         detail = {
-            "respond": f"{self.respond}", "latency": f"latency {self.latency}s", "reset": "reset",
-            "hang": "hang", "truncate": f"truncate to {self.truncate:.0%}" if self.truncate else "truncate",
+            "respond": f"{self.respond}",
+            "latency": f"latency {self.latency}s",
+            "reset": "reset",
+            "hang": "hang",
+            "truncate": f"truncate to {self.truncate:.0%}" if self.truncate else "truncate",
             "slow": f"slow {self.slow:.0f} B/s" if self.slow else "slow",
-        }[self.effect]  # fmt: skip
+        }[self.effect]
         return f"{self.name or where}: {detail}"
 
 
@@ -284,9 +287,17 @@ class WebhookFaults(_Table):
 
 
 CheckName = Literal[
-    "poll interval", "polls after the end", "retry-after", "retried client errors", "5xx without backoff",
-    "never downloaded", "downloaded too early", "keyless requests", "duplicate submits", "webhook receiver",
-]  # fmt: skip
+    "poll interval",
+    "polls after the end",
+    "retry-after",
+    "retried client errors",
+    "5xx without backoff",
+    "never downloaded",
+    "downloaded too early",
+    "keyless requests",
+    "duplicate submits",
+    "webhook receiver",
+]
 
 
 class Rule(_Table):

@@ -60,17 +60,22 @@ class Simulator:
         start = FIXED_START if seed is not None else time.time()  # seeded: ids repeat exactly
         self._clock = ManualClock(start) if clock == "manual" else ScaledClock(speed)
         self._app = create_app(
-            self.scenario, self._clock, seed, journal_max=journal_max, admin_token=admin_token,
+            self.scenario,
+            self._clock,
+            seed,
+            journal_max=journal_max,
+            admin_token=admin_token,
             control_allow=control_allow,
             webhook_secret=webhook_secret,
-        )  # fmt: skip
+        )
         server = server or os.environ.get("ORMOCK_SERVER", "hypercorn")  # type: ignore[assignment]
         assert server is not None
         missing = unavailable(server)
         if missing is not None:
             raise SimulatorError(missing)
         self._server = server
-        self._host, self._port = host, port
+        self._host = host
+        self._port = port
         headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
         self._headers = headers
         self._thread: threading.Thread | None = None

@@ -37,7 +37,8 @@ class Content:
     """A download's bytes: a scenario's file, read as it is sent, or a generated MP4 in memory."""
 
     def __init__(self, data: bytes | None = None, path: Path | None = None) -> None:
-        self.data, self.path = data, path
+        self.data = data
+        self.path = path
         self.size = len(data) if data is not None else path.stat().st_size if path is not None else 0
 
     async def chunks(self, limit: int | None = None, rate: float | None = None) -> AsyncIterator[bytes]:

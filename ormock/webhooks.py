@@ -118,9 +118,15 @@ class Dispatcher:
             created = _iso(self.store.clock.client_time(view.since))  # when it ended, in the receiver's time
             body = json.dumps(wire.webhook_event(job, view, created), separators=(",", ":")).encode()
             self.pending.append(
-                Delivery(job, status, body, due=view.since + (faults.delay or 0.0),
-                         copies=2 if faults.duplicate else 1, held=faults.out_of_order)
-            )  # fmt: skip
+                Delivery(
+                    job,
+                    status,
+                    body,
+                    due=view.since + (faults.delay or 0.0),
+                    copies=2 if faults.duplicate else 1,
+                    held=faults.out_of_order,
+                )
+            )
 
     def _headers(self, delivery: Delivery) -> dict[str, str]:
         headers = {
