@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ormock.server import bind, block_on, lifespan, run
+from ormock.servers import bind, block_on, lifespan, run
 
 
 def main() -> None:

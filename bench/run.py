@@ -373,7 +373,7 @@ def why(name: str, results: dict) -> str:
             "Profiling (py-spy) puts most of a poll's time in Hypercorn's h11 and "
             "asyncio transport work, which the bare app pays too; ormock's own share is the journal entry, the "
             "log line and the JSON it renders. A Quart route would cost far more (a minimal Quart app reaches "
-            "about 0.4x here), which is why the video API is plain ASGI (`ormock/api.py`)."
+            "about 0.4x here), which is why the video API is plain ASGI (`ormock/web/api.py`)."
         )
     if name == "poll latency":
         bare = lat["bare"]["p99_ms"] / lat["bare"]["p50_ms"]

@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _WHERE = {
-    "create_app": ("app", "create_app"),
-    "Clock": ("clock", "Clock"),
-    "ManualClock": ("clock", "ManualClock"),
-    "ScaledClock": ("clock", "ScaledClock"),
-    "Scenario": ("scenario", "Scenario"),
-    "ScenarioError": ("scenario", "ScenarioError"),
-    "load_scenario": ("scenario", "load"),
-    "parse_scenario": ("scenario", "parse"),
+    "create_app": ("web.app", "create_app"),
+    "Clock": ("service.clock", "Clock"),
+    "ManualClock": ("service.clock", "ManualClock"),
+    "ScaledClock": ("service.clock", "ScaledClock"),
+    "Scenario": ("scenario.loader", "Scenario"),
+    "ScenarioError": ("scenario.loader", "ScenarioError"),
+    "load_scenario": ("scenario.loader", "load"),
+    "parse_scenario": ("scenario.loader", "parse"),
     "Simulator": ("simulator", "Simulator"),
     "SimulatorError": ("simulator", "SimulatorError"),
 }
@@ -43,12 +43,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .app import create_app
-    from .clock import Clock, ManualClock, ScaledClock
-    from .scenario import Scenario, ScenarioError
-    from .scenario import load as load_scenario
-    from .scenario import parse as parse_scenario
+    from .scenario.loader import Scenario, ScenarioError
+    from .scenario.loader import load as load_scenario
+    from .scenario.loader import parse as parse_scenario
+    from .service.clock import Clock, ManualClock, ScaledClock
     from .simulator import Simulator, SimulatorError
+    from .web.app import create_app
 
 
 def __getattr__(name: str) -> Any:

@@ -57,7 +57,7 @@ def _real_loader() -> types.ModuleType:
 def main() -> None:
     gc.disable()
     no_pydantic_plugins()
-    from .cli import main as cli_main
+    from .cli.commands import main as cli_main
 
     cli_main()
 

@@ -21,11 +21,11 @@ from typing import Any, Literal
 
 import httpx
 
-from . import builtins
-from .app import create_app
-from .clock import FIXED_START, ManualClock, ScaledClock
-from .scenario import Scenario, load, parse
-from .server import base_url, bind, block_on, run, unavailable
+from .scenario import library
+from .scenario.loader import Scenario, load, parse
+from .servers import base_url, bind, block_on, run, unavailable
+from .service.clock import FIXED_START, ManualClock, ScaledClock
+from .web.app import create_app
 
 
 class SimulatorError(Exception):
@@ -54,7 +54,7 @@ class Simulator:
         if isinstance(scenario, Scenario):
             self.scenario = scenario
         else:
-            self.scenario = parse("") if scenario is None else load(builtins.resolve(scenario))
+            self.scenario = parse("") if scenario is None else load(library.resolve(scenario))
         if clock not in ("scaled", "manual"):
             raise ValueError(f"clock must be 'scaled' or 'manual', not {clock!r}")
         start = FIXED_START if seed is not None else time.time()  # seeded: ids repeat exactly

@@ -6,7 +6,7 @@ import time
 
 from openrouter import OpenRouter
 
-from ormock.scenario import TERMINAL
+from ormock.scenario.loader import TERMINAL
 
 
 def poll_until_done(sdk: OpenRouter, job_id: str, limit: int = 5000, pause: float = 0.001) -> list[str]:

@@ -14,7 +14,8 @@ import pytest
 from conftest import KEY, ROOT, SEEDANCE
 from server import running
 
-from ormock import __version__, builtins, load_scenario
+from ormock import __version__, load_scenario
+from ormock.scenario import library
 
 
 def ormock(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -26,15 +27,15 @@ def ormock(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_the_top_level_scenarios_folder_is_the_packaged_one():
-    """One source: scenarios/ is a link to ormock/scenarios, so they cannot drift."""
-    assert (ROOT / "scenarios").resolve() == builtins.FOLDER
-    assert sorted(p.name for p in (ROOT / "scenarios").glob("*.toml")) == [f"{n}.toml" for n in builtins.names()]
+    """One source: scenarios/ is a link to ormock/scenario/builtin, so they cannot drift."""
+    assert (ROOT / "scenarios").resolve() == library.FOLDER
+    assert sorted(p.name for p in (ROOT / "scenarios").glob("*.toml")) == [f"{n}.toml" for n in library.names()]
 
 
 def test_every_built_in_has_a_purpose_line_and_validates_clean():
-    for name in builtins.names():
-        assert builtins.purpose(name), name
-        assert load_scenario(builtins.path(name)).warnings == (), name
+    for name in library.names():
+        assert library.purpose(name), name
+        assert load_scenario(library.path(name)).warnings == (), name
 
 
 def test_version(tmp_path):
@@ -45,14 +46,14 @@ def test_version(tmp_path):
 def test_scenarios_lists_each_built_in_with_its_purpose(tmp_path):
     result = ormock("scenarios", cwd=tmp_path)
     assert result.returncode == 0
-    for name in builtins.names():
+    for name in library.names():
         assert f"{name}  " in result.stdout
     assert "ByteDance Seedance 2.0, the happy path" in result.stdout
 
 
 def test_scenarios_show_prints_the_file(tmp_path):
     result = ormock("scenarios", "show", "seedance", cwd=tmp_path)
-    assert result.stdout == builtins.path("seedance").read_text()
+    assert result.stdout == library.path("seedance").read_text()
     unknown = ormock("scenarios", "show", "sedance", cwd=tmp_path)
     assert unknown.returncode == 2
     assert "no built-in scenario named 'sedance'; the built-ins are: ci-fast" in unknown.stderr
@@ -76,7 +77,7 @@ def test_validate_takes_names_and_defaults_to_the_built_ins_outside_a_project(tm
     assert named.returncode == 0 and "checked 2 scenario files" in named.stdout
     everything = ormock("validate", cwd=tmp_path)
     assert everything.returncode == 0
-    assert f"checked {len(builtins.names())} scenario files" in everything.stdout
+    assert f"checked {len(library.names())} scenario files" in everything.stdout
     unknown = ormock("validate", "nope", cwd=tmp_path)
     assert unknown.returncode == 2 and "the built-ins are: ci-fast" in unknown.stderr
 

@@ -13,7 +13,7 @@ from conftest import KEY
 from server import running
 
 from ormock import load_scenario
-from ormock.catalogue import builtin
+from ormock.scenario.catalogue import builtin
 
 
 def ormock(*args: str, cwd=None) -> subprocess.CompletedProcess:

@@ -118,7 +118,7 @@ def test_help_lists_serve():
 
 COLLECTOR = """
 import gc, sys
-import ormock.cli as cli
+import ormock.cli.commands as cli
 sys.argv = ["ormock", "scenarios"]
 original = cli.main
 def watched():

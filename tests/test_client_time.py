@@ -12,7 +12,7 @@ from conftest import KEY, SEEDANCE
 from openapi import async_hook
 
 from ormock import ScaledClock, create_app, parse_scenario
-from ormock.clock import ManualClock
+from ormock.service.clock import ManualClock
 
 
 class Hand:

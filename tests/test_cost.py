@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ormock.catalogue import builtin
-from ormock.output import describe_output, estimate_cost
-from ormock.submit import check
+from ormock.scenario.catalogue import builtin
+from ormock.scenario.submit import check
+from ormock.service.output import describe_output, estimate_cost
 
 
 def cost(model: str, **body) -> float | None:

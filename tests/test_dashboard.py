@@ -20,7 +20,7 @@ from conftest import KEY, SEEDANCE
 from rich.console import Console
 
 from ormock import ManualClock, create_app, parse_scenario
-from ormock.dashboard import Board, render, short_ids, take
+from ormock.cli.dashboard import Board, render, short_ids, take
 
 SCENARIO = """
 [default]

@@ -10,7 +10,7 @@ from conftest import SCENARIOS
 from rich.console import Console
 
 from ormock import load_scenario
-from ormock.demo import request_for, run_demo
+from ormock.cli.demo import request_for, run_demo
 
 
 def test_demo_table_lists_every_rule_of_failure_modes():
@@ -60,7 +60,7 @@ def test_request_for_builds_a_body_the_rule_takes():
 
 def test_the_demo_shows_the_report_of_the_careful_client_next_to_a_careless_one():
     """Every check passes for the careful reference client and is broken once by the careless one."""
-    from ormock.demo import careless_report, run_demo
+    from ormock.cli.demo import careless_report, run_demo
     from ormock.report import CHECKS
 
     scenario = load_scenario(SCENARIOS / "failure-modes.toml")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ormock import parse_scenario
-from ormock.catalogue import MODEL_KEYS
-from ormock.schema import Fault, Match, RateLimit, Report, Respond, Rule, Server, Step, WebhookFaults, Webhooks
+from ormock.scenario.catalogue import MODEL_KEYS
+from ormock.scenario.schema import Fault, Match, RateLimit, Report, Respond, Rule, Server, Step, WebhookFaults, Webhooks
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "scenarios.md"
 README = Path(__file__).resolve().parents[1] / "README.md"

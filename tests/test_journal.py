@@ -11,7 +11,7 @@ import httpx
 from conftest import KEY, SEEDANCE
 from server import running
 
-from ormock.log import Lines
+from ormock.cli.log import Lines
 
 
 async def journal(mock, **query) -> list[dict]:
@@ -119,7 +119,7 @@ def test_a_download_the_client_abandons_is_recorded_as_cut_off(tmp_path):
 
 
 def test_log_lines_say_what_was_scripted_and_what_was_cut_off(mock):
-    from ormock.jobs import Entry
+    from ormock.service.jobs import Entry
 
     lines: list[str] = []
     log = Lines(emit=lines.append)
@@ -138,12 +138,12 @@ def test_each_fact_of_a_request_lands_in_its_own_field_of_the_entry():
     own here, so two swapped arguments show."""
     import dataclasses
 
-    from ormock.api import Exchange
-    from ormock.app import create_app
-    from ormock.calls import Call
-    from ormock.clock import ManualClock
-    from ormock.jobs import Entry
-    from ormock.scenario import parse
+    from ormock.scenario.loader import parse
+    from ormock.service.clock import ManualClock
+    from ormock.service.jobs import Entry
+    from ormock.web.api import Exchange
+    from ormock.web.app import create_app
+    from ormock.web.calls import Call
 
     app = create_app(parse("[default]\n"), ManualClock(1_000.0))
     headers = [(b"authorization", b"Bearer sk-or-the-key"), (b"user-agent", b"the agent/1")]

@@ -10,8 +10,8 @@ import json
 import pytest
 from conftest import KEY
 
-from ormock.limits import OTHER_BODY, BodyLimits
 from ormock.safe import JOURNAL_ITEMS, JOURNAL_STRING
+from ormock.web.limits import OTHER_BODY, BodyLimits
 
 
 async def journal(mock) -> list[dict]:

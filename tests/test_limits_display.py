@@ -9,8 +9,8 @@ import json
 from conftest import KEY
 from rich.console import Console
 
-from ormock.dashboard import Board, render, take
-from ormock.log import Lines
+from ormock.cli.dashboard import Board, render, take
+from ormock.cli.log import Lines
 
 
 def watched(mock) -> Board:

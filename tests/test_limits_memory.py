@@ -10,8 +10,8 @@ import httpx
 from conftest import KEY, SEEDANCE
 from server import running
 
-from ormock import faults as faults_module
-from ormock.jobs import StatusWatcher
+from ormock.service import faults as faults_module
+from ormock.service.jobs import StatusWatcher
 
 LONG = '[default]\ntimeline = [{ status = "in_progress", for = "1h" }, { status = "completed" }]\n'
 

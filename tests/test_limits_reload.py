@@ -9,7 +9,7 @@ import os
 from test_watch import FAST, SLOW, _touch_newer
 
 from ormock import ManualClock, create_app, load_scenario
-from ormock.reload import reload_if_changed, watch_scenario
+from ormock.cli.watch import reload_if_changed, watch_scenario
 
 
 def test_a_file_that_became_empty_is_not_loaded(tmp_path):

@@ -11,7 +11,7 @@ import av
 import pytest
 from conftest import KEY
 
-from ormock import mp4
+from ormock.web import mp4
 
 UNLIMITED = "heygen/avatar-iv"  # declares no sizes and no durations
 

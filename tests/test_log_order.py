@@ -10,7 +10,7 @@ import pytest
 from conftest import KEY, SEEDANCE
 
 from ormock import ManualClock, ScaledClock, create_app, parse_scenario
-from ormock.log import Lines, _stamp, follow_statuses
+from ormock.cli.log import Lines, _stamp, follow_statuses
 
 
 class Hand:

@@ -38,7 +38,7 @@ async def test_listing_answers_without_a_key_and_every_entry_has_every_key(mock)
 
 async def test_builtin_catalogue_keeps_the_services_values():
     real = json.loads((DATA / "videos-models-2026-10-09.json").read_text())["data"]
-    from ormock.catalogue import builtin
+    from ormock.scenario.catalogue import builtin
 
     ours = {model.id: model.model_dump(mode="json") for model in builtin().values()}
     for entry in real:
@@ -88,4 +88,4 @@ async def test_scenario_can_override_a_builtin_model_and_add_one(make_mock):
 
 
 def test_catalogue_file_is_the_one_packaged():
-    assert (Path(__file__).parents[1] / "ormock" / "catalogue.json").is_file()
+    assert (Path(__file__).parents[1] / "ormock" / "scenario" / "catalogue.json").is_file()

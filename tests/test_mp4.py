@@ -8,7 +8,7 @@ import struct
 import av
 import pytest
 
-from ormock.mp4 import make_mp4
+from ormock.web.mp4 import make_mp4
 
 
 def _boxes(data: bytes) -> list[bytes]:

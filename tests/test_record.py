@@ -198,9 +198,9 @@ def test_redacted_prompts_stay_off_the_disk_and_still_replay(tmp_path):
 async def test_the_dashboard_shows_the_jobs_being_recorded(tmp_path):
     from rich.console import Console
 
-    from ormock.clock import ManualClock
-    from ormock.dashboard import render
-    from ormock.record import Recorder
+    from ormock.cli.dashboard import render
+    from ormock.service.clock import ManualClock
+    from ormock.web.record import Recorder
 
     (tmp_path / "upstream.toml").write_text(UPSTREAM)
     with running(tmp_path / "upstream.toml", "--no-dashboard") as upstream:
@@ -248,8 +248,8 @@ def test_an_upstream_answering_garbage_is_a_json_502_and_a_second_recording_neve
     assert answer.status_code == 502
     assert answer.json()["error"] == {"code": 502, "message": "the upstream answered with broken JSON"}
 
-    from ormock.clock import ManualClock
-    from ormock.record import Recorded, Recorder
+    from ormock.service.clock import ManualClock
+    from ormock.web.record import Recorded, Recorder
 
     recorder_object = Recorder("http://upstream.test/api/v1", tmp_path / "again", ManualClock())
     recorder_object.jobs["j"] = Recorded("j", {"model": SEEDANCE, "prompt": "x"}, 0.0)

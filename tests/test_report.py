@@ -13,8 +13,8 @@ from conftest import SEEDANCE
 from receiver import receiving
 
 from ormock import Simulator, parse_scenario
-from ormock.careless import CARELESS, SCENARIO
-from ormock.careless import careless as careless_client
+from ormock.cli.careless import CARELESS, SCENARIO
+from ormock.cli.careless import careless as careless_client
 from ormock.report import CHECKS, junit, markdown, summary
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ormock import ScenarioError, load_scenario, parse_scenario
-from ormock.scenario import parse_seconds
-from ormock.submit import Submission
+from ormock.scenario.loader import parse_seconds
+from ormock.scenario.submit import Submission
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 

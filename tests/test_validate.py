@@ -12,7 +12,7 @@ import pytest
 from conftest import SCENARIOS
 from typer.testing import CliRunner
 
-from ormock.cli import app
+from ormock.cli.commands import app
 
 runner = CliRunner()
 

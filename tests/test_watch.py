@@ -11,7 +11,7 @@ from server import running
 from test_cli import wait_for
 
 from ormock import ManualClock, create_app, load_scenario
-from ormock.reload import reload_if_changed
+from ormock.cli.watch import reload_if_changed
 
 SLOW = '[default]\ntimeline = [{ status = "in_progress", polls = 3 }, { status = "completed" }]\n'
 FAST = '[default]\ntimeline = [{ status = "failed", error = "edited" }]\n'

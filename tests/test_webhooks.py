@@ -15,7 +15,7 @@ from conftest import KEY, SEEDANCE
 from receiver import Received, receiving
 
 from ormock import Simulator, parse_scenario
-from ormock.webhooks import sign, verify
+from ormock.service.webhooks import sign, verify
 
 SECRET = "whsec_test"
 

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ormock import ManualClock, create_app, parse_scenario  # noqa: E402
-from ormock.dashboard import Board, render, take  # noqa: E402
+from ormock.cli.dashboard import Board, render, take  # noqa: E402
 
 SCENARIO = """
 [default]

@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..scenario.loader import TERMINAL
 from .jobs import Job, JobStore, StatusWatcher
-from .scenario import TERMINAL
 
 SHARED = ""  # the account name of a balance all keys share
 

@@ -11,8 +11,8 @@ from dataclasses import asdict
 from typing import Any
 from urllib.parse import quote
 
-from . import safe
-from .catalogue import VideoModel
+from .. import safe
+from ..scenario.catalogue import VideoModel
 from .jobs import Entry, Job, View
 
 # The service's own words for each error status (the spec's examples where it has them).

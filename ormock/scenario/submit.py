@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
-from . import safe
+from .. import safe
 from .catalogue import AspectRatio, VideoModel
 
 Input = Literal["text", "frame_images", "input_references"]

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from . import wire
+from ..service import wire
 from .errors import retry_headers
 
 if TYPE_CHECKING:
-    from .faults import Faults
-    from .jobs import Job, JobStore, View
+    from ..service.faults import Faults
+    from ..service.jobs import Job, JobStore, View
 
 
 def decoded(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:

@@ -22,10 +22,10 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from .report import CHECKS, RANK
-from .scenario import Rule, Scenario
-from .simulator import Simulator
-from .submit import Rejected, check
+from ..report.checks import CHECKS, RANK
+from ..scenario.loader import Rule, Scenario
+from ..scenario.submit import Rejected, check
+from ..simulator import Simulator
 
 TERMINAL = {"completed", "failed", "cancelled", "expired"}
 POLL_EVERY = 10.0  # scenario seconds, as the service documents (10-30 s)
@@ -229,8 +229,8 @@ async def _drive(sim: Simulator, scenario: Scenario, speed: float, progress: Pro
 
 def careless_report() -> dict[str, Any]:
     """The client report of the careless client (`careless`), run against its own scenario."""
+    from ..scenario.loader import parse
     from .careless import SCENARIO, accepting_receiver, careless
-    from .scenario import parse
 
     with accepting_receiver() as hooks, Simulator(parse(SCENARIO), clock="manual", seed=1) as sim:
         careless(sim.base_url, sim.advance, hooks)

@@ -15,7 +15,7 @@ from granian._granian import SocketHolder
 from granian.constants import HTTPModes, Interfaces
 from granian.server.embed import Server
 
-from .server import GRACE
+from . import GRACE
 
 logging.getLogger("_granian").setLevel(logging.ERROR)
 logging.getLogger("granian").setLevel(logging.ERROR)

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .faults import InjectedDrop
-from .scenario import Fault
+from ..scenario.loader import Fault
+from ..service.faults import InjectedDrop
 
 CHUNK = 256 * 1024
 

@@ -1,6 +1,6 @@
 """The scenarios that ship inside the package, addressable by name from any folder.
 
-The files live in `ormock/scenarios/` (the repository's top-level `scenarios/` is a link to that
+The files live in `ormock/scenario/builtin/` (the repository's top-level `scenarios/` is a link to that
 folder, so there is one copy). Each starts with a comment whose first line is
 `# NAME.toml: what it is for`; that line is the scenario's one-line purpose.
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-FOLDER = Path(__file__).resolve().parent / "scenarios"
+FOLDER = Path(__file__).resolve().parent / "builtin"
 DEFAULT_DEMO = "failure-modes"
 
 

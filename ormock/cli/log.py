@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import safe
-from .clock import ManualClock
-from .jobs import Entry, Job, JobStore, StatusWatcher
+from .. import safe
+from ..service.clock import ManualClock
+from ..service.jobs import Entry, Job, JobStore, StatusWatcher
 
 Emit = Callable[[str], None]
 

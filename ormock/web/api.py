@@ -15,17 +15,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import routes, safe, wire
+from .. import safe
+from ..scenario.loader import Fault, Rule
+from ..scenario.submit import Rejected, callback_problem, check
+from ..service import wire
+from ..service.credits import Credits
+from ..service.faults import HANG_SECONDS, Faults
+from ..service.jobs import Job, JobStore
+from . import routes
 from .auth import bearer_key, problem_with
 from .calls import Answer, Call, dumps, error_answer, polled
-from .credits import Credits
 from .errors import Failure, parse_json
-from .faults import HANG_SECONDS, Faults
-from .jobs import Job, JobStore
 from .mp4 import video
-from .scenario import Fault, Rule
 from .stream import Content, Streamed, dropping
-from .submit import Rejected, callback_problem, check
 
 JOURNAL_BODY_LIMIT = 64 * 1024
 

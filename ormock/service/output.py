@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .catalogue import VideoModel
-from .submit import Submission
+from ..scenario.catalogue import VideoModel
+from ..scenario.submit import Submission
 
 FPS = 24
 _HEIGHTS = {"360p": 360, "480p": 480, "720p": 720, "768p": 768, "1080p": 1080, "1k": 1080, "2k": 1440, "4k": 2160}

@@ -21,14 +21,15 @@ from typing import Any
 from quart import Blueprint, Quart, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from . import safe, wire
+from .. import safe
+from ..scenario.loader import STATUSES, TERMINAL
+from ..service import wire
+from ..service.changes import Changes
+from ..service.credits import Credits
+from ..service.jobs import Job, JobStore
 from .calls import Answer, Call, error_answer
-from .changes import Changes
-from .credits import Credits
 from .errors import Failure, parse_json
-from .jobs import Job, JobStore
 from .limits import CONTROL_BODY
-from .scenario import STATUSES, TERMINAL
 
 _WAIT_SLICE = 0.02  # how often a waiter re-reads the clock when nothing is reported to it
 
@@ -200,7 +201,7 @@ def control_api(
     @api.get("/report")
     async def client_report() -> Response:
         """The client report (docs/client-report.md): every client, or those of `?test_id=`."""
-        from . import report
+        from .. import report
 
         test_id = request.args.get("test_id", _namespace())
         return json_response(report.build(store, test_id))

@@ -12,8 +12,8 @@ from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
 from hypercorn.protocol.h11 import H11Protocol
 
-from . import wire
-from .server import GRACE, PROTOCOL_ERROR
+from ..service import wire
+from . import GRACE, PROTOCOL_ERROR
 
 
 def _json_protocol_errors() -> None:

@@ -27,14 +27,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import routes, safe, wire
+from .. import safe
+from ..scenario.catalogue import MODEL_KEYS
+from ..scenario.loader import TERMINAL
+from ..servers import lifespan
+from ..service import wire
+from ..service.clock import Clock
+from ..service.jobs import Entry
+from . import routes
 from .calls import Call
-from .catalogue import MODEL_KEYS
-from .clock import Clock
-from .jobs import Entry
 from .limits import send_json as _json
-from .scenario import TERMINAL
-from .server import lifespan
 
 MAX_CONTENT = 32 * 1024 * 1024
 PASSED_HEADERS = ("authorization", "content-type", "accept", "user-agent", "x-test-id")
@@ -269,7 +271,7 @@ class Recorder:
     def snapshot(self, base_url: str, started: float) -> Any:
         """A dashboard frame (`dashboard.Snapshot`) of the jobs being recorded: each real job with
         what its polls answered, its ending and its content, and the latest requests."""
-        from .dashboard import COLOURS, GLYPHS, WARN, Row, Snapshot
+        from ..cli.dashboard import COLOURS, GLYPHS, WARN, Row, Snapshot
 
         counts = dict.fromkeys(COLOURS, 0)
         rows = []

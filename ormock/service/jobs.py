@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from random import Random
 from typing import Any, NamedTuple
 
-from . import routes, safe
-from .catalogue import VideoModel
+from .. import safe
+from ..scenario.catalogue import VideoModel
+from ..scenario.loader import TERMINAL, Respond, Rule, Scenario, Step, Timeline
+from ..scenario.submit import Submission
+from ..web import routes
 from .clock import Clock
 from .output import Output, describe_output, estimate_cost
-from .scenario import TERMINAL, Respond, Rule, Scenario, Step, Timeline
-from .submit import Submission
 
 _ALPHANUMERICS = string.ascii_letters + string.digits
 MAX_TEST_IDS = 10_000  # namespaces kept at once (docs/limits.md)

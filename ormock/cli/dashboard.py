@@ -27,10 +27,10 @@ from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.text import Text
 
-from . import report, safe
-from .clock import ManualClock
-from .jobs import Entry, Job, JobStore, StatusWatcher
-from .scenario import STATUSES, TERMINAL
+from .. import report, safe
+from ..scenario.loader import STATUSES, TERMINAL
+from ..service.clock import ManualClock
+from ..service.jobs import Entry, Job, JobStore, StatusWatcher
 
 COLOURS = {
     "pending": "yellow",

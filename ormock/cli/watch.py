@@ -12,8 +12,8 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from .jobs import JobStore
-from .scenario import ScenarioError, load
+from ..scenario.loader import ScenarioError, load
+from ..service.jobs import JobStore
 
 
 def _signature(path: Path) -> tuple[int, int] | None:

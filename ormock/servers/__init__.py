@@ -12,7 +12,7 @@ import socket
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from .tasks import supervised
+from ..tasks import supervised
 
 GRACE = 2.0  # seconds the stop gives requests under way
 SERVERS = ("hypercorn", "granian")
@@ -52,9 +52,9 @@ def load(server: str) -> Callable[[Any, socket.socket, asyncio.Event], Coroutine
     """The `serve` function of `server`'s module, importing it (and the server) if need be. `ormock
     serve` calls this before it freezes what start-up loaded out of the garbage collector's way."""
     if server == "granian":
-        from ._granian import serve
+        from .granian import serve
     else:
-        from ._hypercorn import serve
+        from .hypercorn import serve
     return serve
 
 

@@ -14,7 +14,8 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import routes, wire
+from ..service import wire
+from . import routes
 
 MAX_BODY = 32 * 1024 * 1024
 CONTROL_BODY = 1024 * 1024

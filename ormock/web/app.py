@@ -16,21 +16,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..scenario.loader import Scenario
+from ..servers import lifespan
+from ..service.changes import Changes
+from ..service.clock import Clock, ScaledClock
+from ..service.credits import Credits
+from ..service.faults import Faults
+from ..service.jobs import Entry, JobStore
+from ..service.webhooks import Dispatcher
+from ..tasks import supervised
 from . import routes
 from .api import Api, Exchange
 from .calls import Answer, Call, error_answer
-from .changes import Changes
-from .clock import Clock, ScaledClock
-from .credits import Credits
 from .errors import Failure
-from .faults import Faults
-from .jobs import Entry, JobStore
 from .limits import BodyLimits
-from .scenario import Scenario
-from .server import lifespan
 from .stream import Streamed
-from .tasks import supervised
-from .webhooks import Dispatcher
 
 RequestListener = Callable[[Entry], None]  # told of every request once it is answered
 # A body goes out no faster than this many bytes a millisecond: Granian's `send` queues without

@@ -14,9 +14,10 @@ from typing import Annotated
 
 import typer
 
-from . import __version__, builtins
-from .problems import Problem
-from .scenario import Scenario, ScenarioError, load, parse
+from .. import __version__
+from ..scenario import library
+from ..scenario.loader import Scenario, ScenarioError, load, parse
+from ..scenario.problems import Problem
 
 # What only `serve` or `demo` needs (the web server, Rich's live display) is imported inside them,
 # so `ormock validate` and `ormock --version` start quickly.
@@ -50,8 +51,8 @@ def _root(
 def _scenario_file(arg: str) -> Path:
     """The file a scenario argument names: a path, or a built-in's name (see `ormock scenarios`)."""
     try:
-        return builtins.resolve(arg)
-    except builtins.UnknownScenario as exc:
+        return library.resolve(arg)
+    except library.UnknownScenario as exc:
         _fail(f"ormock: {exc}")
         raise  # unreachable: _fail exits
 
@@ -78,7 +79,7 @@ def _with_catalogue(loaded: Scenario, file: Path) -> Scenario:
 
     from pydantic import ValidationError
 
-    from . import catalogue
+    from ..scenario import catalogue
 
     try:
         models = catalogue.read_file(file)
@@ -188,11 +189,11 @@ def serve(
 ) -> None:
     """Serve the video API from SCENARIO. The first line printed is the base URL for clients."""
 
-    from .app import create_app
-    from .clock import FIXED_START, ManualClock, ScaledClock
+    from ..servers import base_url, bind, block_on, load, run, unavailable
+    from ..service.clock import FIXED_START, ManualClock, ScaledClock
+    from ..web.app import create_app
     from .log import Lines, watch_statuses
-    from .reload import watch_scenario
-    from .server import base_url, bind, block_on, load, run, unavailable
+    from .watch import watch_scenario
 
     loaded, named = _load(scenario, "ormock: invalid scenario, not serving:")
     if catalogue_file is not None:
@@ -272,7 +273,7 @@ def serve(
     if lines is not None:
         lines.flush()  # the lines of the last moments before the stop
     if report is not None or dashboard:
-        from . import report as client_report
+        from .. import report as client_report
 
         found = client_report.build(store)
         if report is not None:
@@ -293,8 +294,8 @@ def _scenario_files(args: list[str]) -> tuple[list[Path], list[tuple[str, Proble
     empty: list[tuple[str, Problem]] = []
     for arg in args:
         path = Path(arg)
-        if not path.exists() and arg.removesuffix(".toml") in builtins.names():
-            path = builtins.path(arg)
+        if not path.exists() and arg.removesuffix(".toml") in library.names():
+            path = library.path(arg)
         if path.is_dir():
             found = sorted(p for p in path.rglob("*.toml") if p.is_file())
             if not found:
@@ -305,7 +306,7 @@ def _scenario_files(args: list[str]) -> tuple[list[Path], list[tuple[str, Proble
         else:
             _fail(
                 f"ormock validate: no such file or directory, and no built-in scenario: {path}; "
-                f"the built-ins are: {', '.join(builtins.names())}"
+                f"the built-ins are: {', '.join(library.names())}"
             )
     return files, empty
 
@@ -324,7 +325,7 @@ def validate(
 
     Exit 0 when clean, 1 on any error (or any warning with --strict), 2 on a usage error.
     """
-    default = ["scenarios"] if Path("scenarios").is_dir() else builtins.names()
+    default = ["scenarios"] if Path("scenarios").is_dir() else library.names()
     files, findings = _scenario_files(paths or default)
     for file in files:
         try:
@@ -352,7 +353,7 @@ def validate(
 
 @app.command()
 def demo(
-    scenario: Annotated[str, typer.Argument(help="A scenario file or a built-in's name.")] = builtins.DEFAULT_DEMO,
+    scenario: Annotated[str, typer.Argument(help="A scenario file or a built-in's name.")] = library.DEFAULT_DEMO,
     speed: Annotated[float, typer.Option(help="Clock speed; the default runs minutes in seconds.", min=1)] = 1000.0,
 ) -> None:
     """Run a careful reference client through every rule of SCENARIO and show what it saw."""
@@ -390,9 +391,9 @@ def record(
     POST /__ormock/record/save writes the recording."""
     import asyncio
 
-    from .clock import ManualClock, ScaledClock
-    from .record import Recorder
-    from .server import base_url, bind, run
+    from ..servers import base_url, bind, run
+    from ..service.clock import ManualClock, ScaledClock
+    from ..web.record import Recorder
 
     if not upstream.startswith(("http://", "https://")):
         _fail(f"ormock record: --upstream must be an http(s) URL, not {upstream!r}")
@@ -444,7 +445,7 @@ def models_pull(
     (or a scenario's `catalogue` key)."""
     import httpx
 
-    from . import catalogue
+    from ..scenario import catalogue
 
     if out.exists() and not force:
         _fail(f"ormock models pull: {out} already exists (--force overwrites it)")
@@ -470,7 +471,7 @@ def models_diff(
     durations, resolutions, aspect ratios, sizes, flags and prices."""
     from pydantic import ValidationError
 
-    from . import catalogue
+    from ..scenario import catalogue
 
     try:
         pulled = catalogue.read_file(file)
@@ -494,19 +495,19 @@ def scenarios_list(context: typer.Context) -> None:
     """List the built-in scenarios with their purpose (serve one with `ormock serve NAME`)."""
     if context.invoked_subcommand is not None:
         return
-    names = builtins.names()
+    names = library.names()
     width = max(len(name) for name in names)
     for name in names:
-        typer.echo(f"{name.ljust(width)}  {builtins.purpose(name)}")
-    typer.echo(f"\n`ormock scenarios show NAME` prints one; `ormock serve NAME` serves it. Files: {builtins.FOLDER}")
+        typer.echo(f"{name.ljust(width)}  {library.purpose(name)}")
+    typer.echo(f"\n`ormock scenarios show NAME` prints one; `ormock serve NAME` serves it. Files: {library.FOLDER}")
 
 
 @scenarios_app.command("show")
 def scenarios_show(name: Annotated[str, typer.Argument(help="A built-in scenario's name.")]) -> None:
     """Print a built-in scenario, e.g. `ormock scenarios show seedance > mine.toml`."""
     try:
-        typer.echo(builtins.path(name).read_text("utf-8"), nl=False)
-    except builtins.UnknownScenario as exc:
+        typer.echo(library.path(name).read_text("utf-8"), nl=False)
+    except library.UnknownScenario as exc:
         _fail(f"ormock: {exc}")
 
 
@@ -519,7 +520,7 @@ def init(
     if file.exists() and not force:
         _fail(f"ormock init: {file} already exists (--force overwrites it)")
     try:
-        file.write_text(builtins.starter(file.name), "utf-8")
+        file.write_text(library.starter(file.name), "utf-8")
     except OSError as exc:
         _fail(f"ormock init: cannot write {file}: {exc.strerror or exc}")
     typer.echo(f"wrote {file}; check it with `ormock validate {file}`, serve it with `ormock serve {file}`")
