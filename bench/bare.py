@@ -11,7 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ormock.servers import bind, block_on, lifespan, run
+from ormock._asgi import lifespan
+from ormock.servers import bind, block_on, run
 
 
 def main() -> None:

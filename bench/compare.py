@@ -110,14 +110,23 @@ def install_aimock() -> Path | None:
         return None
     folder = Path(tempfile.mkdtemp(prefix="aimock-"))
     (folder / "fixtures").mkdir()
-    (folder / "fixtures" / "video.json").write_text(json.dumps({"fixtures": [{
-        "match": {"endpoint": "video", "model": "bytedance/seedance-2.0"},
-        "response": {"video": {"status": "completed", "url": "https://example.com/v.mp4"}},
-    }]}))  # fmt: skip
+    (folder / "fixtures" / "video.json").write_text(
+        json.dumps(
+            {
+                "fixtures": [
+                    {
+                        "match": {"endpoint": "video", "model": "bytedance/seedance-2.0"},
+                        "response": {"video": {"status": "completed", "url": "https://example.com/v.mp4"}},
+                    }
+                ]
+            }
+        )
+    )
     done = subprocess.run(
         ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", str(folder), AIMOCK],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     return folder if done.returncode == 0 else None
 
 
@@ -141,8 +150,9 @@ def throughput(url: str, seconds: float) -> float:
     if shutil.which("wrk"):
         done = subprocess.run(
             ["wrk", "-t1", "-c32", f"-d{max(1, round(seconds))}s", "-H", f"Authorization: {KEY['Authorization']}", url],
-            capture_output=True, text=True,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+        )
         return float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1))
     return loadgen("closed", url, concurrency=32, seconds=seconds)["rate"]
 
@@ -174,13 +184,28 @@ def paced(url: str, rate: float, seconds: float) -> dict:
     script = Path(tempfile.mkstemp(suffix=".lua")[1])
     script.write_text(PACED)
     done = subprocess.run(
-        ["wrk", "-t1", f"-c{PACED_CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script),
-         "-H", f"Authorization: {KEY['Authorization']}", url],
-        capture_output=True, text=True, env={**os.environ, "MEAN_MS": str(PACED_CONNECTIONS / rate * 1000)},
-    )  # fmt: skip
-    return {"tool": f"wrk -t1 -c{PACED_CONNECTIONS}, exponential gaps", "p50_ms": _wrk_ms(done.stdout, "50"),
-            "p99_ms": _wrk_ms(done.stdout, "99"),
-            "rate": float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1))}  # type: ignore[union-attr]  # fmt: skip
+        [
+            "wrk",
+            "-t1",
+            f"-c{PACED_CONNECTIONS}",
+            f"-d{max(1, round(seconds))}s",
+            "--latency",
+            "-s",
+            str(script),
+            "-H",
+            f"Authorization: {KEY['Authorization']}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MEAN_MS": str(PACED_CONNECTIONS / rate * 1000)},
+    )
+    return {
+        "tool": f"wrk -t1 -c{PACED_CONNECTIONS}, exponential gaps",
+        "p50_ms": _wrk_ms(done.stdout, "50"),
+        "p99_ms": _wrk_ms(done.stdout, "99"),
+        "rate": float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1)),
+    }  # type: ignore[union-attr]
 
 
 def loadgen(mode: str, url: str, **options: float) -> dict:
@@ -239,8 +264,13 @@ def servers(seconds: float, repeats: int, results: dict) -> None:
             rate = results["throughput"][name]["median"] / 2
             found = [paced(targets[name][1], rate, seconds) for _ in range(repeats)]
             middle = sorted(found, key=lambda r: r["p99_ms"])[len(found) // 2]
-            latency[name] = {"offered": rate, "achieved": middle["rate"], "p50_ms": middle["p50_ms"],
-                             "p99_ms": middle["p99_ms"], "tool": middle["tool"]}  # fmt: skip
+            latency[name] = {
+                "offered": rate,
+                "achieved": middle["rate"],
+                "p50_ms": middle["p50_ms"],
+                "p99_ms": middle["p99_ms"],
+                "tool": middle["tool"],
+            }
         results["latency"] = latency
     finally:
         for proc, _ in targets.values():
@@ -332,8 +362,13 @@ def soak(seconds: float, results: dict) -> None:
             thread.join(5)
         proc.stop()
     warm = [rss for at, rss in samples if at >= min(30.0, seconds / 3)]
-    results["soak"] = {"seconds": seconds, "pollers": 50, "samples": samples,
-                       "after_warmup": [min(warm), max(warm)], "growth": max(warm) / min(warm) - 1}  # fmt: skip
+    results["soak"] = {
+        "seconds": seconds,
+        "pollers": 50,
+        "samples": samples,
+        "after_warmup": [min(warm), max(warm)],
+        "growth": max(warm) / min(warm) - 1,
+    }
 
 
 # --- the report ---------------------------------------------------------------------------------
@@ -367,8 +402,10 @@ def report(results: dict, command: str) -> str:
     ]
     if "aimock" in t:
         got = t["ormock/granian"]["median"] / t["aimock"]["median"]
-        lines.append(f"| `--server granian` ≥ 1.5x aimock's polls/s | {ratio('ormock/granian', 'aimock')} | "
-                     f"{got:.2f}x | {'met' if got >= 1.5 else '**missed**'} |")  # fmt: skip
+        lines.append(
+            f"| `--server granian` ≥ 1.5x aimock's polls/s | {ratio('ormock/granian', 'aimock')} | "
+            f"{got:.2f}x | {'met' if got >= 1.5 else '**missed**'} |"
+        )
     g = results["latency"]["ormock/granian"]
     spread = g["p99_ms"] / g["p50_ms"]
     lines.append(
@@ -377,17 +414,23 @@ def report(results: dict, command: str) -> str:
         f"p50 {g['p50_ms']:.2f} ms, p99 {g['p99_ms']:.2f} ms | {spread:.1f}x | {'met' if spread <= 3 else '**missed**'} |"
     )
     h = t["ormock/hypercorn"]["median"] / t["bare/hypercorn"]["median"]
-    lines.append(f"| Hypercorn: ≥ 0.9x the bare Hypercorn app | {ratio('ormock/hypercorn', 'bare/hypercorn')} | "
-                 f"{h:.2f}x | {'met' if h >= 0.9 else '**missed**'} |")  # fmt: skip
+    lines.append(
+        f"| Hypercorn: ≥ 0.9x the bare Hypercorn app | {ratio('ormock/hypercorn', 'bare/hypercorn')} | "
+        f"{h:.2f}x | {'met' if h >= 0.9 else '**missed**'} |"
+    )
     hl = results["latency"]["ormock/hypercorn"]
-    lines.append(f"| (Hypercorn latency at half its capacity, for reference) | p50 {hl['p50_ms']:.2f} ms, "
-                 f"p99 {hl['p99_ms']:.2f} ms | {hl['p99_ms'] / hl['p50_ms']:.1f}x | - |")  # fmt: skip
+    lines.append(
+        f"| (Hypercorn latency at half its capacity, for reference) | p50 {hl['p50_ms']:.2f} ms, "
+        f"p99 {hl['p99_ms']:.2f} ms | {hl['p99_ms'] / hl['p50_ms']:.1f}x | - |"
+    )
     s = results["startup"]
     for name in ("ormock/hypercorn", "ormock/granian"):
         if "aimock" in s:
             r = s[name] / s["aimock"]
-            lines.append(f"| start-up ({name}) ≤ 1.5x aimock's | {s[name]:.2f} s vs aimock {s['aimock']:.2f} s | "
-                         f"{r:.2f}x | {'met' if r <= 1.5 else '**missed**'} |")  # fmt: skip
+            lines.append(
+                f"| start-up ({name}) ≤ 1.5x aimock's | {s[name]:.2f} s vs aimock {s['aimock']:.2f} s | "
+                f"{r:.2f}x | {'met' if r <= 1.5 else '**missed**'} |"
+            )
         else:
             lines.append(f"| start-up ({name}) | {s[name]:.2f} s | - | aimock not measured |")
     v = results["validate"]
@@ -395,22 +438,37 @@ def report(results: dict, command: str) -> str:
         f"| `ormock validate` on one file ≤ 0.3 s | {v:.3f} s | {v:.2f} s | {'met' if v <= 0.3 else '**missed**'} |"
     )
     for server, f in results["fixtures"].items():
-        lines.append(f"| per-test cost under {server}: no worse than before (35 ms, 1.25 ms; 10% allowed for the "
-                     "machine's run-to-run spread) | fresh `Simulator` "
-                     f"{f['simulator_ms']:.1f} ms, `POST /__ormock/reset` {f['reset_ms']:.2f} ms | - | "
-                     f"{'met' if f['simulator_ms'] <= 35 * 1.1 and f['reset_ms'] <= 1.25 * 1.1 else '**missed**'} |")  # fmt: skip
+        lines.append(
+            f"| per-test cost under {server}: no worse than before (35 ms, 1.25 ms; 10% allowed for the "
+            "machine's run-to-run spread) | fresh `Simulator` "
+            f"{f['simulator_ms']:.1f} ms, `POST /__ormock/reset` {f['reset_ms']:.2f} ms | - | "
+            f"{'met' if f['simulator_ms'] <= 35 * 1.1 and f['reset_ms'] <= 1.25 * 1.1 else '**missed**'} |"
+        )
     if "report" in results:
         r = results["report"]
-        lines.append(f"| the client report of {r['jobs']:,} jobs polled {r['polls_each']} times each in under 1 s | "
-                     f"{r['journal_entries']:,} journal entries, in process; polls meanwhile {r['per_poll_us']:.1f} µs each | "
-                     f"{r['report_seconds']:.2f} s | {'met' if r['report_seconds'] < 1 else '**missed**'} |")  # fmt: skip
+        lines.append(
+            f"| the client report of {r['jobs']:,} jobs polled {r['polls_each']} times each in under 1 s | "
+            f"{r['journal_entries']:,} journal entries, in process; polls meanwhile {r['per_poll_us']:.1f} µs each | "
+            f"{r['report_seconds']:.2f} s | {'met' if r['report_seconds'] < 1 else '**missed**'} |"
+        )
     if "soak" in results:
         k = results["soak"]
-        lines.append(f"| memory flat within 10% after warm-up: {k['pollers']} pollers over long timed steps for "
-                     f"{k['seconds']:g} s | {k['after_warmup'][0]:.1f} → {k['after_warmup'][1]:.1f} MB | "
-                     f"{k['growth'] * 100:+.1f}% | {'met' if k['growth'] <= 0.10 else '**missed**'} |")  # fmt: skip
-    lines += ["", "<details><summary>raw figures</summary>", "", "```json", json.dumps(results, indent=1), "```",
-              "", "</details>", END]  # fmt: skip
+        lines.append(
+            f"| memory flat within 10% after warm-up: {k['pollers']} pollers over long timed steps for "
+            f"{k['seconds']:g} s | {k['after_warmup'][0]:.1f} → {k['after_warmup'][1]:.1f} MB | "
+            f"{k['growth'] * 100:+.1f}% | {'met' if k['growth'] <= 0.10 else '**missed**'} |"
+        )
+    lines += [
+        "",
+        "<details><summary>raw figures</summary>",
+        "",
+        "```json",
+        json.dumps(results, indent=1),
+        "```",
+        "",
+        "</details>",
+        END,
+    ]
     return "\n".join(lines)
 
 

@@ -95,8 +95,13 @@ async def closed(url: str, concurrency: int, seconds: float) -> dict:
     began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     took = time.perf_counter() - began
-    return {"requests": len(latencies), "seconds": took, "rate": len(latencies) / took, "statuses": statuses,
-            **_percentiles(latencies)}  # fmt: skip
+    return {
+        "requests": len(latencies),
+        "seconds": took,
+        "rate": len(latencies) / took,
+        "statuses": statuses,
+        **_percentiles(latencies),
+    }
 
 
 async def open_loop(url: str, rate: float, seconds: float, connections: int) -> dict:
@@ -124,8 +129,14 @@ async def open_loop(url: str, rate: float, seconds: float, connections: int) -> 
 
     await asyncio.gather(*(worker() for _ in range(connections)))
     took = time.perf_counter() - start
-    return {"requests": len(latencies), "seconds": took, "rate": len(latencies) / took, "offered": rate,
-            "statuses": statuses, **_percentiles(latencies)}  # fmt: skip
+    return {
+        "requests": len(latencies),
+        "seconds": took,
+        "rate": len(latencies) / took,
+        "offered": rate,
+        "statuses": statuses,
+        **_percentiles(latencies),
+    }
 
 
 async def submit(url: str, count: int, concurrency: int) -> dict:

@@ -25,16 +25,29 @@ LIVE = '[default]\ntimeline = [{ status = "in_progress", for = "10h" }, { status
 
 
 def scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict:
-    return {"type": "http", "method": method, "path": path, "query_string": b"", "headers": headers,
-            "scheme": "http", "root_path": "", "server": ("127.0.0.1", 8000), "http_version": "1.1"}  # fmt: skip
+    return {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "query_string": b"",
+        "headers": headers,
+        "scheme": "http",
+        "root_path": "",
+        "server": ("127.0.0.1", 8000),
+        "http_version": "1.1",
+    }
 
 
 async def run(jobs: int, polls: int) -> dict:
     entries = jobs * (polls + 1)
     app = create_app(parse_scenario(LIVE), ManualClock(), seed=1, journal_max=entries)
     store = app.extensions["ormock"]
-    headers = [(b"host", b"127.0.0.1:8000"), (b"authorization", b"Bearer sk-or-bench-0001"),
-               (b"user-agent", b"bench"), (b"content-type", b"application/json")]  # fmt: skip
+    headers = [
+        (b"host", b"127.0.0.1:8000"),
+        (b"authorization", b"Bearer sk-or-bench-0001"),
+        (b"user-agent", b"bench"),
+        (b"content-type", b"application/json"),
+    ]
     body = json.dumps({"model": "bytedance/seedance-2.0", "prompt": "x"}).encode()
     sent: list[dict] = []
 
@@ -69,8 +82,14 @@ async def run(jobs: int, polls: int) -> dict:
     started = time.perf_counter()
     report = build(store)
     took = time.perf_counter() - started
-    return {"jobs": jobs, "polls_each": polls, "journal_entries": journal, "report_seconds": took,
-            "per_poll_us": per_poll_us, "verdict": report["clients"][0]["verdict"]}  # fmt: skip
+    return {
+        "jobs": jobs,
+        "polls_each": polls,
+        "journal_entries": journal,
+        "report_seconds": took,
+        "per_poll_us": per_poll_us,
+        "verdict": report["clients"][0]["verdict"],
+    }
 
 
 def main() -> None:

@@ -172,9 +172,14 @@ def throughput_latency_scale(sizes: Sizes, results: dict) -> None:
                 generator_cpu.append(got["cpu"] / got["seconds"])
             ref_rate, got_rate = sorted(refs)[len(refs) // 2], sorted(gots)[len(gots) // 2]
             results["throughput"] = {
-                "bare": ref_rate, "ormock": got_rate, "ratio": got_rate / ref_rate, "bare_runs": refs,
-                "ormock_runs": gots, "ormock_cpu": max(server_cpu), "generator_cpu": max(generator_cpu),
-            }  # fmt: skip
+                "bare": ref_rate,
+                "ormock": got_rate,
+                "ratio": got_rate / ref_rate,
+                "bare_runs": refs,
+                "ormock_runs": gots,
+                "ormock_cpu": max(server_cpu),
+                "generator_cpu": max(generator_cpu),
+            }
             rate = ref_rate / 2
             runs: dict[str, list[dict]] = {"ormock": [], "bare": []}
             for _ in range(sizes.repeats):  # interleaved; the run with the median p99 of each is reported
@@ -212,9 +217,12 @@ def throughput_latency_scale(sizes: Sizes, results: dict) -> None:
                     big_p99.append(measured["p99_ms"])
                 median = lambda values: sorted(values)[len(values) // 2]  # noqa: E731
                 scale[count] = {
-                    "p50_ms": median(big_p50), "p99_ms": median(big_p99), "rss_kb": big.rss_kb(),
-                    "reference_p50_ms": median(small_p50), "ratio": median(big_p50) / median(small_p50),
-                }  # fmt: skip
+                    "p50_ms": median(big_p50),
+                    "p99_ms": median(big_p99),
+                    "rss_kb": big.rss_kb(),
+                    "reference_p50_ms": median(small_p50),
+                    "ratio": median(big_p50) / median(small_p50),
+                }
         finally:
             big.stop()
         first, last = sizes.scale[0], sizes.scale[-1]
@@ -266,8 +274,10 @@ def _watch(url: str, until: set[str], limit: float) -> list[tuple[str, float]]:
 
 
 def timeline_accuracy(sizes: Sizes, results: dict) -> None:
-    text = '[default]\ntimeline = [{ status = "pending", for = "0.5s" }, { status = "in_progress", for = "0.5s" },' \
-        ' { status = "completed" }]\n'  # fmt: skip
+    text = (
+        '[default]\ntimeline = [{ status = "pending", for = "0.5s" }, { status = "in_progress", for = "0.5s" },'
+        ' { status = "completed" }]\n'
+    )
     server = ormock(scenario_file(text))
     errors = []
     try:
@@ -284,8 +294,10 @@ def timeline_accuracy(sizes: Sizes, results: dict) -> None:
 
 
 def fast_clock(sizes: Sizes, results: dict) -> None:
-    text = '[default]\ntimeline = [{ status = "pending", for = "20s" }, { status = "in_progress", for = "100s" },' \
-        ' { status = "completed" }]\n'  # fmt: skip
+    text = (
+        '[default]\ntimeline = [{ status = "pending", for = "20s" }, { status = "in_progress", for = "100s" },'
+        ' { status = "completed" }]\n'
+    )
     server = ormock(scenario_file(text), "--speed", "1000")
     try:
         took = []
@@ -310,8 +322,11 @@ def dashboard_cost(sizes: Sizes, results: dict) -> None:
             figures[mode] = load("open", poll, rate=300, seconds=sizes.seconds * 2, concurrency=8)["p50_ms"]
         finally:
             server.stop()
-    results["dashboard"] = {"p50_off_ms": figures["off"], "p50_on_ms": figures["on"],
-                            "ratio": figures["on"] / figures["off"]}  # fmt: skip
+    results["dashboard"] = {
+        "p50_off_ms": figures["off"],
+        "p50_on_ms": figures["on"],
+        "ratio": figures["on"] / figures["off"],
+    }
 
 
 def download(sizes: Sizes, results: dict) -> None:
@@ -354,8 +369,10 @@ def machine() -> str:
         match = re.search(r"model name\s*:\s*(.+)", info.read_text())
         cpu = match.group(1).strip() if match else cpu
     memory = Path("/proc/meminfo").read_text().split("\n", 1)[0].split()[1] if Path("/proc/meminfo").exists() else "?"
-    return f"{os.cpu_count()} cores, {cpu}, {int(memory) // 1024 // 1024 if memory != '?' else '?'} GiB, " \
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"  # fmt: skip
+    return (
+        f"{os.cpu_count()} cores, {cpu}, {int(memory) // 1024 // 1024 if memory != '?' else '?'} GiB, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
 
 
 def verdict(ok: bool) -> str:
@@ -411,37 +428,84 @@ def report(results: dict, quick: bool, command: str) -> str:
     dl = results["download"]
     big, small = max(dl), min(dl)
     rows = [
-        ("poll throughput", f"closed loop, 32 connections, median of {len(t['ormock_runs'])} interleaved runs: "
-         f"{t['ormock']:.0f} req/s vs bare Hypercorn {t['bare']:.0f} req/s",
-         "≥ 0.7x bare", f"{t['ratio']:.2f}x", t["ratio"] >= 0.7),
-        ("poll latency", f"open loop at {lat['offered']:.0f} req/s (half the bare app's capacity), the median "
-         f"of {len(lat['runs']['ormock'])} interleaved runs: "
-         f"p50 {lat['ormock']['p50_ms']:.2f} ms, p99 {lat['ormock']['p99_ms']:.2f} ms "
-         f"(bare: {lat['bare']['p50_ms']:.2f} / {lat['bare']['p99_ms']:.2f} ms)",
-         "p99 ≤ 3x p50", f"{lat['ormock']['p99_ms'] / lat['ormock']['p50_ms']:.1f}x",
-         lat["ormock"]["p99_ms"] <= 3 * lat["ormock"]["p50_ms"]),
-        ("scale: latency", "the same poll load on a server with " + ", ".join(f"{n:,}" for n in sc["points"])
-         + " live jobs: p50 " + ", ".join(f"{p['p50_ms']:.2f}" for p in sc["points"].values()) + " ms, each set "
-         f"against a server holding {first:,} jobs measured in turn with it (median of {len(t['ormock_runs'])})",
-         f"p50 at {last:,} ≤ 1.2x p50 at {first:,}", f"{sc['p50_ratio']:.2f}x", sc["p50_ratio"] <= 1.2),
-        ("scale: memory", f"resident memory from {first:,} to {last:,} jobs: "
-         f"{(sc['points'][last]['rss_kb'] - sc['bytes_per_job'] * (last - first) / 1024) / 1024:.0f} → "
-         f"{sc['points'][last]['rss_kb'] / 1024:.0f} MB",
-         "≤ 2 KB per job", f"{sc['bytes_per_job'] / 1024:.2f} KB", sc["bytes_per_job"] <= 2048),
-        ("start-up", "launching `ormock serve` to the first 202 answered (median)", "≤ 1 s",
-         f"{results['startup']['median_s']:.2f} s", results["startup"]["median_s"] <= 1.0),
-        ("timeline accuracy", "at --speed 1, when each status change is first seen vs when it is scheduled "
-         "(polling back to back on one connection)", "within 25 ms",
-         f"{results['accuracy']['max_ms']:.1f} ms worst", results["accuracy"]["max_ms"] <= 25),
-        ("fast clock", "a 120 s timeline at --speed 1000, submit to `completed` seen", "≤ 0.3 s",
-         f"{results['fast_clock']['worst_s']:.3f} s worst", results["fast_clock"]["worst_s"] <= 0.3),
-        ("dashboard cost", f"poll p50 at 300 req/s with the dashboard on (in a pseudo-terminal) "
-         f"{results['dashboard']['p50_on_ms']:.2f} ms vs off {results['dashboard']['p50_off_ms']:.2f} ms",
-         "within 10%", f"{results['dashboard']['ratio']:.2f}x", results["dashboard"]["ratio"] <= 1.10),
-        ("download", f"a {big} MB content file over loopback; peak memory growth {dl[big]['peak_growth_mb']:.1f} MB "
-         f"({dl[small]['peak_growth_mb']:.1f} MB for {small} MB)", "≥ 200 MB/s, memory flat",
-         f"{dl[big]['mb_per_s']:.0f} MB/s", dl[big]["mb_per_s"] >= 200 and dl[big]["peak_growth_mb"] < 16),
-    ]  # fmt: skip
+        (
+            "poll throughput",
+            f"closed loop, 32 connections, median of {len(t['ormock_runs'])} interleaved runs: "
+            f"{t['ormock']:.0f} req/s vs bare Hypercorn {t['bare']:.0f} req/s",
+            "≥ 0.7x bare",
+            f"{t['ratio']:.2f}x",
+            t["ratio"] >= 0.7,
+        ),
+        (
+            "poll latency",
+            f"open loop at {lat['offered']:.0f} req/s (half the bare app's capacity), the median "
+            f"of {len(lat['runs']['ormock'])} interleaved runs: "
+            f"p50 {lat['ormock']['p50_ms']:.2f} ms, p99 {lat['ormock']['p99_ms']:.2f} ms "
+            f"(bare: {lat['bare']['p50_ms']:.2f} / {lat['bare']['p99_ms']:.2f} ms)",
+            "p99 ≤ 3x p50",
+            f"{lat['ormock']['p99_ms'] / lat['ormock']['p50_ms']:.1f}x",
+            lat["ormock"]["p99_ms"] <= 3 * lat["ormock"]["p50_ms"],
+        ),
+        (
+            "scale: latency",
+            "the same poll load on a server with "
+            + ", ".join(f"{n:,}" for n in sc["points"])
+            + " live jobs: p50 "
+            + ", ".join(f"{p['p50_ms']:.2f}" for p in sc["points"].values())
+            + " ms, each set "
+            f"against a server holding {first:,} jobs measured in turn with it (median of {len(t['ormock_runs'])})",
+            f"p50 at {last:,} ≤ 1.2x p50 at {first:,}",
+            f"{sc['p50_ratio']:.2f}x",
+            sc["p50_ratio"] <= 1.2,
+        ),
+        (
+            "scale: memory",
+            f"resident memory from {first:,} to {last:,} jobs: "
+            f"{(sc['points'][last]['rss_kb'] - sc['bytes_per_job'] * (last - first) / 1024) / 1024:.0f} → "
+            f"{sc['points'][last]['rss_kb'] / 1024:.0f} MB",
+            "≤ 2 KB per job",
+            f"{sc['bytes_per_job'] / 1024:.2f} KB",
+            sc["bytes_per_job"] <= 2048,
+        ),
+        (
+            "start-up",
+            "launching `ormock serve` to the first 202 answered (median)",
+            "≤ 1 s",
+            f"{results['startup']['median_s']:.2f} s",
+            results["startup"]["median_s"] <= 1.0,
+        ),
+        (
+            "timeline accuracy",
+            "at --speed 1, when each status change is first seen vs when it is scheduled "
+            "(polling back to back on one connection)",
+            "within 25 ms",
+            f"{results['accuracy']['max_ms']:.1f} ms worst",
+            results["accuracy"]["max_ms"] <= 25,
+        ),
+        (
+            "fast clock",
+            "a 120 s timeline at --speed 1000, submit to `completed` seen",
+            "≤ 0.3 s",
+            f"{results['fast_clock']['worst_s']:.3f} s worst",
+            results["fast_clock"]["worst_s"] <= 0.3,
+        ),
+        (
+            "dashboard cost",
+            f"poll p50 at 300 req/s with the dashboard on (in a pseudo-terminal) "
+            f"{results['dashboard']['p50_on_ms']:.2f} ms vs off {results['dashboard']['p50_off_ms']:.2f} ms",
+            "within 10%",
+            f"{results['dashboard']['ratio']:.2f}x",
+            results["dashboard"]["ratio"] <= 1.10,
+        ),
+        (
+            "download",
+            f"a {big} MB content file over loopback; peak memory growth {dl[big]['peak_growth_mb']:.1f} MB "
+            f"({dl[small]['peak_growth_mb']:.1f} MB for {small} MB)",
+            "≥ 200 MB/s, memory flat",
+            f"{dl[big]['mb_per_s']:.0f} MB/s",
+            dl[big]["mb_per_s"] >= 200 and dl[big]["peak_growth_mb"] < 16,
+        ),
+    ]
     lines = [
         "# Performance",
         "",
@@ -461,12 +525,24 @@ def report(results: dict, quick: bool, command: str) -> str:
     if missed:
         lines += ["", "## Where a target is missed, by how much and why", ""]
         lines += [f"- **{name}**: {why(name, results)}" for name in missed]
-    lines += ["", "The load generator (`bench/loadgen.py`, raw asyncio streams in its own process) drove the "
-              f"bare app at {t['bare']:.0f} req/s and ormock at {t['ormock']:.0f} req/s; while it drove ormock, "
-              f"ormock used {t['ormock_cpu']:.0%} of a core and the generator {t['generator_cpu']:.0%}, so the "
-              "server, not the generator, set the pace.", ""]  # fmt: skip
-    lines += ["<details><summary>raw figures</summary>", "", "```json", json.dumps(results, indent=1, default=str),
-              "```", "", "</details>", ""]  # fmt: skip
+    lines += [
+        "",
+        "The load generator (`bench/loadgen.py`, raw asyncio streams in its own process) drove the "
+        f"bare app at {t['bare']:.0f} req/s and ormock at {t['ormock']:.0f} req/s; while it drove ormock, "
+        f"ormock used {t['ormock_cpu']:.0%} of a core and the generator {t['generator_cpu']:.0%}, so the "
+        "server, not the generator, set the pace.",
+        "",
+    ]
+    lines += [
+        "<details><summary>raw figures</summary>",
+        "",
+        "```json",
+        json.dumps(results, indent=1, default=str),
+        "```",
+        "",
+        "</details>",
+        "",
+    ]
     return "\n".join(lines)
 
 

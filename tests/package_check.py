@@ -33,8 +33,10 @@ def served_job(folder: Path) -> None:
     url_file = folder / "url.txt"
     proc = subprocess.Popen(
         ["ormock", "serve", "seedance", "--port", "0", "--speed", "100", "--no-dashboard", "--url-file", str(url_file)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         first = proc.stdout.readline().strip() if proc.stdout else ""
         assert first.startswith("http://127.0.0.1:") and first.endswith("/api/v1"), first

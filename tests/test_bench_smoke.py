@@ -15,12 +15,24 @@ def test_quick_benchmark_writes_a_complete_report(tmp_path):
     output = tmp_path / "performance.md"
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--output", str(output)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = output.read_text()
-    for measure in ("poll throughput", "poll latency", "scale: latency", "scale: memory", "start-up",
-                    "timeline accuracy", "fast clock", "dashboard cost", "download"):  # fmt: skip
+    for measure in (
+        "poll throughput",
+        "poll latency",
+        "scale: latency",
+        "scale: memory",
+        "start-up",
+        "timeline accuracy",
+        "fast clock",
+        "dashboard cost",
+        "download",
+    ):
         assert f"| {measure} |" in report, measure
     assert "- machine: " in report and "- command: `python bench/run.py --quick`" in report
 
@@ -28,8 +40,11 @@ def test_quick_benchmark_writes_a_complete_report(tmp_path):
 def test_the_report_benchmark_drives_the_app_and_judges_it():
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "report_bench.py"), "--jobs", "20", "--polls", "2"],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout)
     assert figures["journal_entries"] == 20 * 3  # each job's submit and its two polls

@@ -21,9 +21,14 @@ from ormock.scenario import library
 def ormock(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-m", "ormock", *args], capture_output=True, text=True, timeout=60, cwd=cwd, env=env,
+        [sys.executable, "-m", "ormock", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env=env,
         stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
 
 
 def test_the_top_level_scenarios_folder_is_the_packaged_one():

@@ -143,9 +143,12 @@ def test_the_collector_is_off_while_the_cli_starts_and_on_for_the_command():
 
 def test_serve_help_names_the_extra_that_brings_granian():
     shown = subprocess.run(
-        [sys.executable, "-m", "ormock", "serve", "--help"], capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "ormock", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**os.environ, "COLUMNS": "250"},
-    )  # fmt: skip
+    )
     assert "pip install 'ormock[fast]'" in shown.stdout  # not eaten as Rich markup
 
 

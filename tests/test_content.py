@@ -77,8 +77,9 @@ async def test_bad_index_is_400(mock, index):
 
 async def test_a_bad_index_is_echoed_escaped_and_cut_short(mock):
     job_id = await _completed(mock)
-    response = await mock.http.get(f"/api/v1/videos/{job_id}/content", params={"index": "\x1b[2J" + "9x" * 500},
-                                   headers=KEY)  # fmt: skip
+    response = await mock.http.get(
+        f"/api/v1/videos/{job_id}/content", params={"index": "\x1b[2J" + "9x" * 500}, headers=KEY
+    )
     assert response.status_code == 400
     message = response.json()["error"]["message"]
     assert "\x1b" not in message and "\\x1b[2J9x9x" in message

@@ -21,14 +21,28 @@ def test_schemathesis_finds_no_issues():
     with running(HERE / "scenario.toml") as served:
         result = subprocess.run(
             [
-                sys.executable, "-c", "from schemathesis.cli import schemathesis; schemathesis()",
-                "--config-file", str(HERE / "schemathesis.toml"),
-                "run", str(SPEC_PATH), "--url", served.base_url,
-                "--header", "Authorization: Bearer sk-or-contract",
-                "--max-examples", "40", "--seed", "20261122", "--no-color",
+                sys.executable,
+                "-c",
+                "from schemathesis.cli import schemathesis; schemathesis()",
+                "--config-file",
+                str(HERE / "schemathesis.toml"),
+                "run",
+                str(SPEC_PATH),
+                "--url",
+                served.base_url,
+                "--header",
+                "Authorization: Bearer sk-or-contract",
+                "--max-examples",
+                "40",
+                "--seed",
+                "20261122",
+                "--no-color",
             ],
-            capture_output=True, text=True, timeout=600, env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+        )
         assert result.returncode == 0, result.stdout[-6000:]
         summary = result.stdout.strip().splitlines()[-1]
         assert "failure" not in summary and "error" not in summary, result.stdout[-6000:]

@@ -35,8 +35,14 @@ def test_running_jobs_hold_their_cost_so_the_third_quick_submit_gets_402():
         with pytest.raises(errors.PaymentRequiredResponseError, match="Insufficient credits"):
             videos.generate(model=SEEDANCE, prompt="three")
         [account] = sim.credits()["data"]
-        assert account == {"key": "(all keys)", "balance": 1.0, "charged": 0.0, "held": 0.8, "available": 0.2,
-                           "running_jobs": 2}  # fmt: skip
+        assert account == {
+            "key": "(all keys)",
+            "balance": 1.0,
+            "charged": 0.0,
+            "held": 0.8,
+            "available": 0.2,
+            "running_jobs": 2,
+        }
         # the first completes: it is charged, and 0.20 is still all that is available
         while videos.get_generation(job_id=first.id).status != "completed":
             pass

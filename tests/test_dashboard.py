@@ -90,8 +90,9 @@ def served():
 
 async def drive_in_process(app) -> dict[str, str]:
     ids = {}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000",
-                                 headers=KEY) as http:  # fmt: skip
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000", headers=KEY
+    ) as http:
         for prompt in PROMPTS:
             ids[prompt] = (await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": prompt})).json()["id"]
         for prompt, job_id in ids.items():
@@ -111,8 +112,9 @@ async def test_the_last_frame_judges_the_findings_afresh(served):
     """The live frames judge the findings every few frames; the one left on screen at the stop
     must not show a finding that no longer holds (here: a download that came after the judging)."""
     app, board = served
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000",
-                                 headers=KEY) as http:  # fmt: skip
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000", headers=KEY
+    ) as http:
         job_id = (await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": "refused"})).json()["id"]
         await http.get(f"/api/v1/videos/{job_id}")
         take(board, "http://x/api/v1", started=0.0)  # the first frame judges: completed, never downloaded
@@ -149,11 +151,13 @@ async def test_requests_name_what_they_were_and_mark_what_was_scripted_or_inject
     lines = text_of(board, 200, 60)
     short = short_ids(list(ids.values()))
     requests = lines[lines.index("latest requests") + 1 :]
-    assert any(re.search(rf"download\s+{short[ids['refused']]}\s+401 .*\[scripted: refused download\]", line)
-               for line in requests)  # fmt: skip
+    assert any(
+        re.search(rf"download\s+{short[ids['refused']]}\s+401 .*\[scripted: refused download\]", line)
+        for line in requests
+    )
     assert any(re.search(rf"download\s+{short[ids['refused']]}\s+200 \d+\.\dMB in \d+ms", line) for line in requests)
     # the injected 503 is further back: the board keeps it, a taller screen shows it
-    everything = [f"{e.action} {e.status} {e.fault}" for e in board.requests]
+    everything = [f"{e.what} {e.status} {e.fault}" for e in board.requests]
     assert "poll 503 rule flaky poll: 503" in everything
     assert lines[-1].startswith("· pending ▸ in progress ✓ completed ✗ failed")
 
@@ -161,8 +165,9 @@ async def test_requests_name_what_they_were_and_mark_what_was_scripted_or_inject
 async def test_findings_from_the_client_report_show_live(served):
     app, board = served
     store = app.extensions["ormock"]
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000",
-                                 headers=KEY) as http:  # fmt: skip
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000", headers=KEY
+    ) as http:
         job = (await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": "x"})).json()["id"]
         for _ in range(4):
             await http.get(f"/api/v1/videos/{job}")  # no time between polls
@@ -175,8 +180,9 @@ async def test_findings_from_the_client_report_show_live(served):
 
 async def test_many_jobs_stay_readable(served):
     app, board = served
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000",
-                                 headers=KEY) as http:  # fmt: skip
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000", headers=KEY
+    ) as http:
         for n in range(300):
             job = (await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": f"p{n}"})).json()["id"]
             if n % 3 == 0:
@@ -203,8 +209,9 @@ def in_a_terminal(scenario, columns: int, rows: int, *args: str) -> tuple[subpro
     fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(columns), "LINES": str(rows)}
     command = [sys.executable, "-m", "ormock", "serve", str(scenario), "--port", "0", *args]
-    proc = subprocess.Popen(command, stdin=child, stdout=child, stderr=child, env=env, close_fds=True,
-                            start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        command, stdin=child, stdout=child, stderr=child, env=env, close_fds=True, start_new_session=True
+    )
     os.close(child)
     return proc, parent
 

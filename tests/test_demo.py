@@ -17,8 +17,12 @@ def test_demo_table_lists_every_rule_of_failure_modes():
     env = {**os.environ, "COLUMNS": "250"}
     result = subprocess.run(
         [sys.executable, "-m", "ormock", "demo", "--speed", "100000"],
-        cwd=SCENARIOS.parent, capture_output=True, text=True, timeout=120, env=env,
-    )  # fmt: skip
+        cwd=SCENARIOS.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     # A built-in is named as such, not by its path inside the package (which a narrow terminal wraps).

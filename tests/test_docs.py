@@ -60,8 +60,12 @@ def test_the_readme_picture_is_drawn_from_a_real_run(tmp_path):
 
     root = Path(__file__).resolve().parents[1]
     out = tmp_path / "dashboard.svg"
-    done = subprocess.run([sys.executable, str(root / "tools" / "dashboard_picture.py"), str(out)],
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(root / "tools" / "dashboard_picture.py"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     svg = out.read_text()
     assert svg.startswith("<svg") and "key&#160;revoked&#160;mid-job" in svg and "503" in svg

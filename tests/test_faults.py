@@ -164,8 +164,11 @@ def test_truncated_reset_and_slow_downloads_from_the_client_side():
             assert container.streams.video[0].width == 1280
         assert http.get(f"/videos/{job_id}/content").status_code == 200  # the fourth is clean
         faults = [r["fault"] for r in sim.requests(job=job_id) if r["fault"]]
-        assert faults == ["rule broken download: truncate to 25%", "rule broken download: reset",
-                          "rule broken download: slow 4194304 B/s"]  # fmt: skip
+        assert faults == [
+            "rule broken download: truncate to 25%",
+            "rule broken download: reset",
+            "rule broken download: slow 4194304 B/s",
+        ]
 
 
 def test_hang_until_the_client_gives_up_and_reset_poll_while_others_are_served():

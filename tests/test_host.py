@@ -63,8 +63,10 @@ def test_http_1_1_without_host_gets_json_whatever_the_server(served):
     port = port_of(served)
     if os.environ.get("ORMOCK_SERVER") == "granian":
         body = json.dumps({"model": SEEDANCE, "prompt": "x"}).encode()
-        request = (b"POST /api/v1/videos HTTP/1.1\r\nConnection: close\r\nAuthorization: Bearer k\r\n"
-                   b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)  # fmt: skip
+        request = (
+            b"POST /api/v1/videos HTTP/1.1\r\nConnection: close\r\nAuthorization: Bearer k\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
         status, headers, answer = exchange(port, request)
         assert status == 202 and headers["content-type"] == "application/json"
         assert json.loads(answer)["polling_url"].startswith(f"http://127.0.0.1:{port}/api/v1/videos/")

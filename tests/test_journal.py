@@ -124,12 +124,32 @@ def test_log_lines_say_what_was_scripted_and_what_was_cut_off(mock):
     lines: list[str] = []
     log = Lines(emit=lines.append)
     base = {"seq": 1, "time": 0.0, "method": "GET", "query": {}, "latency_ms": 6200.0, "headers": [], "body": None}
-    log.request(Entry(path="/api/v1/videos/j1/content", status=401, job_id="j1", rule="download refused",
-                      scripted="download refused", **base))  # fmt: skip
-    log.request(Entry(path="/api/v1/videos/j1/content", status=200, job_id="j1", rule="r", sent=10, complete=False,
-                      **base))  # fmt: skip
-    assert lines[0].endswith("GET /api/v1/videos/j1/content 401 [download refused] (scripted by rule download refused)"
-                             "  6200.0 ms")  # fmt: skip
+    log.request(
+        Entry(
+            path="/api/v1/videos/j1/content",
+            what="download",
+            status=401,
+            job_id="j1",
+            rule="download refused",
+            scripted="download refused",
+            **base,
+        )
+    )
+    log.request(
+        Entry(
+            path="/api/v1/videos/j1/content",
+            what="download",
+            status=200,
+            job_id="j1",
+            rule="r",
+            sent=10,
+            complete=False,
+            **base,
+        )
+    )
+    assert lines[0].endswith(
+        "GET /api/v1/videos/j1/content 401 [download refused] (scripted by rule download refused)  6200.0 ms"
+    )
     assert "(cut off after 10 bytes)" in lines[1]
 
 
@@ -155,12 +175,29 @@ def test_each_fact_of_a_request_lands_in_its_own_field_of_the_entry():
     before = time.time()
     entry = app.record(ex, 418, sent=123, complete=False)
     expected = {
-        "seq": 1, "time": 1_000.0, "method": "GET", "path": "/api/v1/videos/job-1", "query": {"a": "b"},
-        "status": 418, "job_id": "job-1", "rule": "the rule", "headers": headers, "body": {"x": 1},
-        "error": "err", "kind": "api", "fault": "flt", "scripted": "scr", "sent": 123, "complete": False,
-        "key": "sk-or-the-key", "agent": "the agent/1", "what": "poll", "test_id": "", "seen": "queued",
+        "seq": 1,
+        "time": 1_000.0,
+        "method": "GET",
+        "path": "/api/v1/videos/job-1",
+        "query": {"a": "b"},
+        "status": 418,
+        "job_id": "job-1",
+        "rule": "the rule",
+        "headers": headers,
+        "body": {"x": 1},
+        "error": "err",
+        "kind": "api",
+        "fault": "flt",
+        "scripted": "scr",
+        "sent": 123,
+        "complete": False,
+        "key": "sk-or-the-key",
+        "agent": "the agent/1",
+        "what": "poll",
+        "test_id": "",
+        "seen": "queued",
         "retry_after": 7.5,
-    }  # fmt: skip
+    }
     assert {name: getattr(entry, name) for name in expected} == expected
     assert 250 <= entry.latency_ms < 10_000  # started a quarter of a second before
     assert before - 10 < entry.wall <= before - 0.24  # when the request came, in real time

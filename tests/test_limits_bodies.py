@@ -20,9 +20,12 @@ async def journal(mock) -> list[dict]:
 
 @pytest.mark.parametrize(
     ("method", "path", "headers", "status"),
-    [("POST", "/api/v1/videos/models", {}, 405), ("POST", "/api/v1/nothing", KEY, 404),
-     ("GET", "/api/v1/videos/x", {}, 401)],
-)  # fmt: skip
+    [
+        ("POST", "/api/v1/videos/models", {}, 405),
+        ("POST", "/api/v1/nothing", KEY, 404),
+        ("GET", "/api/v1/videos/x", {}, 401),
+    ],
+)
 async def test_a_large_body_where_none_is_read_is_kept_only_in_part(mock, method, path, headers, status):
     body = json.dumps([[] for _ in range(400_000)]).encode()  # 1.6 MB of nested arrays
     response = await mock.http.request(method, path, content=body, headers={**headers, "content-type": "x"})

@@ -52,13 +52,15 @@ def served(allow: tuple[str, ...] = ()) -> httpx.AsyncClient:
 
 async def test_a_cross_origin_page_cannot_drive_the_control_api():
     async with served() as http:
-        job = (await http.post("/api/v1/videos", json={"model": "bytedance/seedance-2.0", "prompt": "x"},
-                               headers=KEY)).json()  # fmt: skip
+        job = (
+            await http.post("/api/v1/videos", json={"model": "bytedance/seedance-2.0", "prompt": "x"}, headers=KEY)
+        ).json()
         # what a page on another site can send without a preflight: a text/plain POST
         forced = await http.post(
-            f"/__ormock/jobs/{job['id']}/status", content='{"status": "failed"}',
+            f"/__ormock/jobs/{job['id']}/status",
+            content='{"status": "failed"}',
             headers={"Origin": "https://evil.example", "Content-Type": "text/plain"},
-        )  # fmt: skip
+        )
         assert forced.status_code == 403
         assert forced.json()["error"]["message"].startswith("cross-origin requests to the control API are refused")
         reset = await http.post("/__ormock/reset", headers={"Origin": "https://evil.example"})

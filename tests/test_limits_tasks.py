@@ -44,8 +44,10 @@ def test_sigterm_with_a_hung_request_stops_in_bounded_time_without_a_traceback(t
     scenario.write_text('[[fault]]\nendpoint = "poll"\nhang = true\n')
     proc = subprocess.Popen(
         [sys.executable, "-m", "ormock", "serve", str(scenario), "--port", "0", "--no-dashboard"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = proc.stdout.readline().strip() if proc.stdout else ""
     job = httpx.post(f"{base}/videos", json={"model": SEEDANCE, "prompt": "x"}, headers=KEY).json()["id"]
     hung = subprocess.Popen(["curl", "-s", "-m", "30", "-H", "Authorization: Bearer k", f"{base}/videos/{job}"])

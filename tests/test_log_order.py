@@ -51,8 +51,11 @@ def serve(text: str, clock, batched: bool = False):
 
 @pytest.mark.parametrize("batched", [False, True], ids=["at once", "batched"])
 async def test_a_status_change_comes_before_the_poll_that_saw_it(batched):
-    http, lines = serve('[default]\ntimeline = [{ status = "in_progress", polls = 1 }, { status = "completed" }]\n',
-                        ManualClock(), batched)  # fmt: skip
+    http, lines = serve(
+        '[default]\ntimeline = [{ status = "in_progress", polls = 1 }, { status = "completed" }]\n',
+        ManualClock(),
+        batched,
+    )
     job = (await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": "x"}, headers=KEY)).json()
     first = (await http.get(f"/api/v1/videos/{job['id']}", headers=KEY)).json()["status"]
     second = (await http.get(f"/api/v1/videos/{job['id']}", headers=KEY)).json()["status"]
@@ -60,15 +63,21 @@ async def test_a_status_change_comes_before_the_poll_that_saw_it(batched):
     lines.flushed()
     events = [line.split("  ", 1)[1] for line in lines]
     assert [e.split(" ")[0] if e.startswith(("POST", "GET")) else e.rsplit("  ", 1)[-1] for e in events] == [
-        "submitted -> in_progress", "POST", "GET", "in_progress -> completed", "GET",
+        "submitted -> in_progress",
+        "POST",
+        "GET",
+        "in_progress -> completed",
+        "GET",
         # the first poll used up the in_progress step: the change follows its line, precedes the next
-    ]  # fmt: skip
+    ]
 
 
 async def test_a_timed_change_is_stamped_when_it_happened_not_when_it_was_noticed():
     hand = Hand()
-    http, lines = serve('[default]\ntimeline = [{ status = "pending", for = "100s" }, { status = "completed" }]\n',
-                        ScaledClock(100, monotonic=hand))  # fmt: skip
+    http, lines = serve(
+        '[default]\ntimeline = [{ status = "pending", for = "100s" }, { status = "completed" }]\n',
+        ScaledClock(100, monotonic=hand),
+    )
     job = (await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": "x"}, headers=KEY)).json()
     hand.now += 1.0  # the 100 s step ends after 1 real second ...
     assert (await http.get(f"/api/v1/videos/{job['id']}", headers=KEY)).json()["status"] == "completed"

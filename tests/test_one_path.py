@@ -49,8 +49,11 @@ async def conversation(text: str) -> tuple[list[tuple[int, dict[str, str], bytes
         headers = {**KEY, "X-Test-Id": "t-1", "User-Agent": "same"}
         ids = []
         for prompt in ("a", "please fail"):
-            ids.append((await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": prompt},
-                                        headers=headers)).json()["id"])  # fmt: skip
+            ids.append(
+                (await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": prompt}, headers=headers)).json()[
+                    "id"
+                ]
+            )
         for _ in range(5):
             for job_id in ids:
                 for url in (f"/api/v1/videos/{job_id}", f"/api/v1/videos/{job_id}?testId=t-1&x=1"):

@@ -107,7 +107,9 @@ def test_client_checks_fail_a_test_whose_client_broke_a_check(pytester):
     )
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=3, errors=1)
-    result.stdout.fnmatch_lines([
-        "*the client broke checks of the ormock client report:*",
-        "*FAIL poll interval (sk-or-…0042, python-httpx/*): job gen-vid-*: polled 3 times, 2 of them within 10 s*",
-    ])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        [
+            "*the client broke checks of the ormock client report:*",
+            "*FAIL poll interval (sk-or-…0042, python-httpx/*): job gen-vid-*: polled 3 times, 2 of them within 10 s*",
+        ]
+    )

@@ -65,10 +65,24 @@ PROMPTS = ("complete me", "please fail", "cancel this", "let it expire", "revoke
 
 @contextmanager
 def recording(upstream: str, out: Path, *args: str):
-    command = [sys.executable, "-m", "ormock", "record", "--upstream", upstream, "--out", str(out), "--port", "0",
-               "--clock", "manual", *args]  # fmt: skip
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "ormock",
+        "record",
+        "--upstream",
+        upstream,
+        "--out",
+        str(out),
+        "--port",
+        "0",
+        "--clock",
+        "manual",
+        *args,
+    ]
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
     base = proc.stdout.readline().strip() if proc.stdout else ""
     assert base.startswith("http://127.0.0.1:"), (base, proc.stderr.read() if proc.stderr else "")
     holder: dict = {"base": base}
@@ -148,8 +162,11 @@ def test_a_recording_replays_what_the_upstream_did(tmp_path):
 
 def test_an_upstream_that_is_down_is_answered_as_the_service_would(tmp_path):
     with recording("http://127.0.0.1:9", tmp_path / "out") as recorder:
-        answer = httpx.post(recorder["base"] + "/videos", json={"model": SEEDANCE, "prompt": "x"},
-                            headers={"Authorization": f"Bearer {KEY}"})  # fmt: skip
+        answer = httpx.post(
+            recorder["base"] + "/videos",
+            json={"model": SEEDANCE, "prompt": "x"},
+            headers={"Authorization": f"Bearer {KEY}"},
+        )
     assert answer.status_code == 502
     assert answer.json() == {"error": {"code": 502, "message": "the upstream could not be reached: ConnectError"}}
     assert recorder["code"] == 0 and "nothing was recorded" in recorder["stdout"]
@@ -164,8 +181,9 @@ def test_a_download_cut_short_is_recorded_as_incomplete(tmp_path):
         running(tmp_path / "upstream.toml", "--no-dashboard") as upstream,
         recording(upstream.base_url, tmp_path / "out") as recorder,
     ):
-        job = httpx.post(recorder["base"] + "/videos", json={"model": SEEDANCE, "prompt": "x", "duration": 10},
-                         headers=headers).json()  # fmt: skip
+        job = httpx.post(
+            recorder["base"] + "/videos", json={"model": SEEDANCE, "prompt": "x", "duration": 10}, headers=headers
+        ).json()
         httpx.get(f"{recorder['base']}/videos/{job['id']}", headers=headers)
         with httpx.stream("GET", f"{recorder['base']}/videos/{job['id']}/content", headers=headers) as response:
             next(response.iter_raw(4096))  # then the client goes away
@@ -176,8 +194,9 @@ def test_a_download_cut_short_is_recorded_as_incomplete(tmp_path):
 
 @pytest.mark.parametrize("upstream", ["ftp://example.com", "openrouter.ai"])
 def test_a_bad_upstream_is_refused_before_listening(upstream):
-    done = subprocess.run([sys.executable, "-m", "ormock", "record", "--upstream", upstream],
-                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "ormock", "record", "--upstream", upstream], capture_output=True, text=True, timeout=30
+    )
     assert done.returncode == 2 and "must be an http(s) URL" in done.stderr
 
 
@@ -198,7 +217,7 @@ def test_redacted_prompts_stay_off_the_disk_and_still_replay(tmp_path):
 async def test_the_dashboard_shows_the_jobs_being_recorded(tmp_path):
     from rich.console import Console
 
-    from ormock.cli.dashboard import render
+    from ormock.cli.dashboard import render, snapshot_recording
     from ormock.service.clock import ManualClock
     from ormock.web.record import Recorder
 
@@ -206,13 +225,14 @@ async def test_the_dashboard_shows_the_jobs_being_recorded(tmp_path):
     with running(tmp_path / "upstream.toml", "--no-dashboard") as upstream:
         recorder = Recorder(upstream.base_url, tmp_path / "out", ManualClock())
         transport = httpx.ASGITransport(app=recorder)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000",
-                                     headers={"Authorization": f"Bearer {KEY}"}) as http:  # fmt: skip
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://127.0.0.1:8000", headers={"Authorization": f"Bearer {KEY}"}
+        ) as http:
             job = (await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": "revoked"})).json()
             for _ in range(4):
                 await http.get(f"/api/v1/videos/{job['id']}")
         console = Console(record=True, width=100, height=30, force_terminal=True)
-        console.print(render(recorder.snapshot("http://127.0.0.1:8000/api/v1", 0.0), 100, 30))
+        console.print(render(snapshot_recording(recorder, "http://127.0.0.1:8000/api/v1", 0.0), 100, 30))
         text = console.export_text(styles=False)
         await recorder.client().aclose()
     assert f"recording {upstream.base_url}" in text
@@ -241,8 +261,11 @@ def test_an_upstream_answering_garbage_is_a_json_502_and_a_second_recording_neve
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         with recording(f"http://127.0.0.1:{server.server_address[1]}/api/v1", tmp_path / "out") as recorder:
-            answer = httpx.post(recorder["base"] + "/videos", json={"model": SEEDANCE, "prompt": "x"},
-                                headers={"Authorization": f"Bearer {KEY}"})  # fmt: skip
+            answer = httpx.post(
+                recorder["base"] + "/videos",
+                json={"model": SEEDANCE, "prompt": "x"},
+                headers={"Authorization": f"Bearer {KEY}"},
+            )
     finally:
         server.shutdown()
     assert answer.status_code == 502

@@ -56,11 +56,17 @@ def test_a_careless_client_breaks_each_check_once_and_the_careful_sdk_client_non
     assert good["verdict"] == "pass" and verdicts(good) == dict.fromkeys(CHECKS, "pass")
     assert bad["client"] == {"key": "sk-or-…0001", "test_id": "", "user_agent": "careless/1.0"}
     assert verdicts(bad) == {
-        "poll interval": "fail", "polls after the end": "fail", "retry-after": "fail",
-        "retried client errors": "fail", "5xx without backoff": "fail", "never downloaded": "warn",
-        "downloaded too early": "fail", "keyless requests": "fail", "duplicate submits": "warn",
+        "poll interval": "fail",
+        "polls after the end": "fail",
+        "retry-after": "fail",
+        "retried client errors": "fail",
+        "5xx without backoff": "fail",
+        "never downloaded": "warn",
+        "downloaded too early": "fail",
+        "keyless requests": "fail",
+        "duplicate submits": "warn",
         "webhook receiver": "fail",
-    }  # fmt: skip
+    }
     assert bad["verdict"] == "fail"
     each = {check: evidence(bad, check) for check in CHECKS}
     assert all(len(found) == 1 for found in each.values()), {k: len(v) for k, v in each.items()}
@@ -70,16 +76,21 @@ def test_a_careless_client_breaks_each_check_once_and_the_careful_sdk_client_non
     )
     assert each["polls after the end"][0]["job"] == jobs["late"]
     assert each["polls after the end"][0]["summary"] == "polled 3 more time(s) after it reported completed"
-    assert re.fullmatch(r"sent submit again 0\.\d{3} s after a 429 that said Retry-After 5 s \(real time\)",
-                        each["retry-after"][0]["summary"])  # fmt: skip
+    assert re.fullmatch(
+        r"sent submit again 0\.\d{3} s after a 429 that said Retry-After 5 s \(real time\)",
+        each["retry-after"][0]["summary"],
+    )
     assert each["retried client errors"][0]["summary"] == (
         "sent POST /api/v1/videos again unchanged after a 400 (duration 99 is not supported by "
         "bytedance/seedance-2.0; supported: 4-15)"
     )
     assert each["5xx without backoff"][0]["summary"].startswith("retried POST /api/v1/videos 3 times after 500")
     assert len(each["5xx without backoff"][0]["requests"]) == 4
-    assert each["never downloaded"][0] == {**each["never downloaded"][0], "job": jobs["kept"],
-                                           "summary": "completed, but its content was never fetched whole"}  # fmt: skip
+    assert each["never downloaded"][0] == {
+        **each["never downloaded"][0],
+        "job": jobs["kept"],
+        "summary": "completed, but its content was never fetched whole",
+    }
     assert each["downloaded too early"][0]["job"] == jobs["slow"]
     assert each["downloaded too early"][0]["summary"].startswith(
         f"asked for content while Video generation job {jobs['slow']} is in_progress"
@@ -91,8 +102,11 @@ def test_a_careless_client_breaks_each_check_once_and_the_careful_sdk_client_non
         each["duplicate submits"][0]["summary"]
         == f"submitted the same body again while job {jobs['first']} had not ended"
     )
-    assert each["webhook receiver"][0] == {**each["webhook receiver"][0], "job": jobs["forged"],
-                                           "summary": "the receiver accepted (2xx) a delivery with a bad signature"}  # fmt: skip
+    assert each["webhook receiver"][0] == {
+        **each["webhook receiver"][0],
+        "job": jobs["forged"],
+        "summary": "the receiver accepted (2xx) a delivery with a bad signature",
+    }
     assert all(f["requests"] and len(f["requests"]) == len(f["times"]) for found in each.values() for f in found)
 
     # the renderings
@@ -154,6 +168,10 @@ def test_a_report_file_of_an_unknown_kind_is_refused_before_serving(tmp_path):
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "ormock", "serve", "--report", str(tmp_path / "r.txt")],
-                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "ormock", "serve", "--report", str(tmp_path / "r.txt")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 2 and "give a .json, .xml or .md file" in done.stderr

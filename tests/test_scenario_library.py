@@ -427,17 +427,39 @@ async def _async_until_done(videos, job_id: str) -> list[str]:
         ("failure-modes.toml", {"prompt": "cancel it"}, ("cancelled", "Job was cancelled")),
         ("failure-modes.toml", {"prompt": "let it expire"}, ("expired", "Job exceeded maximum time to live")),
         ("failure-modes.toml", {"prompt": "stuck"}, ("completed", None)),
-        ("image-to-video.toml", {"model": "google/veo-3.1", "prompt": "dusk",
-                                 "frame_images": [_frame("first_frame"), _frame("last_frame")]}, ("completed", None)),
-        ("image-to-video.toml", {"model": "alibaba/wan-2.6", "prompt": "waves",
-                                 "frame_images": [_frame("first_frame")]}, ("completed", None)),
-        ("image-to-video.toml", {"prompt": "dance", "input_references": [
-            {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]}, ("completed", None)),
-        ("image-to-video.toml", {"model": "x-ai/grok-imagine-video", "prompt": "a broken reference",
-                                 "input_references": [{"type": "image_url", "image_url": {"url": "u"}}]},
-         ("failed", "Provider returned error: could not fetch input reference")),
+        (
+            "image-to-video.toml",
+            {
+                "model": "google/veo-3.1",
+                "prompt": "dusk",
+                "frame_images": [_frame("first_frame"), _frame("last_frame")],
+            },
+            ("completed", None),
+        ),
+        (
+            "image-to-video.toml",
+            {"model": "alibaba/wan-2.6", "prompt": "waves", "frame_images": [_frame("first_frame")]},
+            ("completed", None),
+        ),
+        (
+            "image-to-video.toml",
+            {
+                "prompt": "dance",
+                "input_references": [{"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}],
+            },
+            ("completed", None),
+        ),
+        (
+            "image-to-video.toml",
+            {
+                "model": "x-ai/grok-imagine-video",
+                "prompt": "a broken reference",
+                "input_references": [{"type": "image_url", "image_url": {"url": "u"}}],
+            },
+            ("failed", "Provider returned error: could not fetch input reference"),
+        ),
     ],
-)  # fmt: skip
+)
 async def test_async_sdk_through_the_rules(servers, file, request_body, ending):
     import httpx as _httpx
     from openapi import async_hook

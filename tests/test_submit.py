@@ -65,12 +65,16 @@ async def test_unknown_fields_are_ignored(mock):
         ({"duration": None}, "duration must be an integer, not null"),
         ({"seed": None}, "seed must be an integer, not null"),
         ({"resolution": "5K"}, 'resolution "5K" is not one of 360p, 480p, 720p, 768p, 1080p, 1K, 2K, 4K'),
-        ({"model": "black-forest-labs/flux-video-upscale", "aspect_ratio": "5:4"},
-         'aspect_ratio "5:4" is not one of 16:9, 9:16, 1:1, 4:3, 3:4, 3:2, 2:3, 21:9, 9:21'),
-        ({"model": "black-forest-labs/flux-video-upscale", "resolution": "8K"},
-         'resolution "8K" is not one of 360p, 480p, 720p, 768p, 1080p, 1K, 2K, 4K'),
+        (
+            {"model": "black-forest-labs/flux-video-upscale", "aspect_ratio": "5:4"},
+            'aspect_ratio "5:4" is not one of 16:9, 9:16, 1:1, 4:3, 3:4, 3:2, 2:3, 21:9, 9:21',
+        ),
+        (
+            {"model": "black-forest-labs/flux-video-upscale", "resolution": "8K"},
+            'resolution "8K" is not one of 360p, 480p, 720p, 768p, 1080p, 1K, 2K, 4K',
+        ),
     ],
-)  # fmt: skip
+)
 async def test_out_of_set_and_wrongly_typed_fields_get_400_naming_field_and_value(mock, body, message):
     response = await mock.submit(**body)
     assert response.status_code == 400

@@ -70,8 +70,9 @@ async def scene() -> Board:
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000", headers=KEY) as http:
         ids = {}
         for prompt in ("a lighthouse at dusk", "please fail", "revoked", "refused", "flaky", "slow pan"):
-            ids[prompt] = (await http.post("/api/v1/videos", json={"model": "bytedance/seedance-2.0",
-                                                                   "prompt": prompt})).json()["id"]  # fmt: skip
+            ids[prompt] = (
+                await http.post("/api/v1/videos", json={"model": "bytedance/seedance-2.0", "prompt": prompt})
+            ).json()["id"]
         for round_ in range(6):
             store.clock.advance(10 if round_ else 2)  # a poller every 10 s, as the service asks
             for job_id in ids.values():

@@ -418,10 +418,10 @@ def record(
     if not no_dashboard and sys.stdout.isatty():
         from rich.console import Console
 
-        from .dashboard import run_live
+        from .dashboard import run_live, snapshot_recording
 
         console, started = Console(), time.time()
-        background["dashboard"] = lambda: run_live(lambda: recorder.snapshot(url, started), console)
+        background["dashboard"] = lambda: run_live(lambda: snapshot_recording(recorder, url, started), console)
     asyncio.run(run(recorder, sock, on_ready=ready, background=background))
     written = recorder.save()
     for path in written:

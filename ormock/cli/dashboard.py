@@ -22,6 +22,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -31,6 +32,9 @@ from .. import report, safe
 from ..scenario.loader import STATUSES, TERMINAL
 from ..service.clock import ManualClock
 from ..service.jobs import Entry, Job, JobStore, StatusWatcher
+
+if TYPE_CHECKING:
+    from ..web.record import Recorder
 
 COLOURS = {
     "pending": "yellow",
@@ -105,7 +109,7 @@ class Board:
             return
         tracked.touched = entry.seq
         self.jobs.move_to_end(tracked.job.id)
-        action = entry.action
+        action = entry.what
         if action == "poll":
             tracked.polls += 1
             if entry.status == 200 and entry.seen:
@@ -370,7 +374,7 @@ def _requests_lines(snap: Snapshot, width: int, room: int, ids: dict[str, str]) 
     lines = []
     for entry in snap.requests[-room:] if room > 0 else []:
         stamp = time.strftime("%H:%M:%S", time.localtime(entry.wall)) if entry.wall else "--:--:--"
-        what = "webhook" if entry.kind == "webhook" else entry.action
+        what = "webhook" if entry.kind == "webhook" else entry.what
         if entry.job_id in ids:
             job = ids[entry.job_id or ""]
         elif entry.job_id:  # a job not on screen, or one that does not exist: as much of its id as fits
@@ -389,7 +393,7 @@ def _requests_lines(snap: Snapshot, width: int, room: int, ids: dict[str, str]) 
         elif entry.error:
             parts.append(Text(f"{safe.shown(entry.error, 40)} ", style=code_style))
         took = f"{entry.latency_ms:.1f}ms"
-        if entry.action == "download" and entry.sent is not None:
+        if entry.what == "download" and entry.sent is not None:
             took = f"{entry.sent / 1e6:.1f}MB in {entry.latency_ms:.0f}ms" + ("" if entry.complete else " cut off")
         parts.append(Text(took + " ", style="dim"))
         if entry.scripted:
@@ -449,3 +453,53 @@ async def run_live(
         if last is not None:
             size = console.size
             console.print(render(last, size.width, max(8, size.height - 8)))
+
+
+def snapshot_recording(recorder: Recorder, base_url: str, started: float) -> Snapshot:
+    """A dashboard frame of the jobs being recorded: each real job with
+    what its polls answered, its ending and its content, and the latest requests."""
+    counts = dict.fromkeys(COLOURS, 0)
+    rows = []
+    now = recorder.clock.time()
+    for recorded in reversed(list(recorder.jobs.values())[-200:]):
+        statuses = [p.job_status for p in recorded.polls if p.status == 200 and p.job_status]
+        status = statuses[-1] if statuses else "pending"
+        counts[status] = counts.get(status, 0) + 1
+        strip = tuple(
+            (GLYPHS.get(p.job_status, "?"), COLOURS.get(p.job_status, ""))
+            if p.status == 200 and p.job_status
+            else (str(p.status), "bold red" if p.status >= 500 else WARN)
+            for p in recorded.polls[-64:]
+        )
+        last = recorded.polls[-1] if recorded.polls else None
+        if status == "completed":
+            end = f"${last.cost:.3f}" if last and last.cost is not None else "cost n/a"
+        else:
+            end = (last.error or "") if last and status in TERMINAL else ""
+        rows.append(
+            Row(
+                recorded.job_id,
+                "",
+                str(recorded.body.get("prompt", ""))[:40] or "-",
+                str(recorded.body.get("model")),
+                status,
+                now - (last.at if last else recorded.submitted),
+                "-",
+                strip,
+                end,
+                1 if recorded.content_complete else 0,
+                None,
+                False,
+            )
+        )
+    return Snapshot(
+        scenario=f"recording {recorder.upstream}",
+        base_url=base_url,
+        uptime=time.time() - started,
+        speed=1.0,
+        manual=False,
+        counts=counts,
+        total=len(recorder.jobs),
+        rows=rows,
+        requests=list(recorder.seen),
+    )

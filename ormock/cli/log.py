@@ -68,7 +68,7 @@ class Lines:
     def request(self, entry: Entry) -> None:
         # A poll's own line comes before any change it caused (it used up a poll-count step); what it
         # saw was reported before it was counted. Any other request sees what happened before it.
-        if entry.action == "poll":
+        if entry.what == "poll":
             self.emit(entry)
             self.catch_up()
         else:

@@ -104,7 +104,7 @@ class _Judge:
         # whose job is it: the key and user agent of its submit
         self.owner: dict[str, tuple[str, str]] = {}
         for entry in entries:
-            if entry.action == "submit" and entry.status == 202 and entry.job_id:
+            if entry.what == "submit" and entry.status == 202 and entry.job_id:
                 self.owner[entry.job_id] = (entry.key, entry.agent)
 
     def silenced(self, check: str, job_id: str | None) -> bool:
@@ -119,7 +119,7 @@ class _Judge:
         owner = self.owner.get(entry.job_id or "")
         if entry.kind == "webhook" or (
             owner is not None
-            and entry.action in ("poll", "download")
+            and entry.what in ("poll", "download")
             and _key(entry) != owner[0]
             and "signature" not in entry.query
         ):
@@ -158,7 +158,7 @@ class _Judge:
         self.submits: list[Entry] = []
         self.webhook_tries: dict[str, list[Entry]] = defaultdict(list)
         for entry in entries:
-            action = entry.action
+            action = entry.what
             if action == "webhook":
                 if entry.job_id:
                     self.webhook_tries[entry.job_id].append(entry)
@@ -213,18 +213,18 @@ class _Judge:
         api = self.api
         by_target: dict[tuple[str, str | None], list[int]] = defaultdict(list)
         for index, entry in enumerate(api):
-            by_target[(entry.action, entry.job_id)].append(index)
+            by_target[(entry.what, entry.job_id)].append(index)
         for index, told in enumerate(api):
             if told.retry_after is None:
                 continue
-            same = by_target[(told.action, told.job_id)]
+            same = by_target[(told.what, told.job_id)]
             position = bisect.bisect_right(same, index)
             after = api[same[position]] if position < len(same) else None
             if after is not None and after.wall - told.wall < told.retry_after - 0.001:
                 yield Finding(
                     "retry-after",
                     "fail",
-                    f"sent {after.action} again {after.wall - told.wall:.3f} s after a {told.status} that said "
+                    f"sent {after.what} again {after.wall - told.wall:.3f} s after a {told.status} that said "
                     f"Retry-After {told.retry_after:g} s (real time)",
                     told.job_id,
                     [told.seq, after.seq],
@@ -332,7 +332,7 @@ class _Judge:
                 yield Finding(
                     "keyless requests",
                     "fail",
-                    f"{entry.action} with {what}, not the key that submitted it ({redact_key(owner_key)})",
+                    f"{entry.what} with {what}, not the key that submitted it ({redact_key(owner_key)})",
                     entry.job_id,
                     [entry.seq],
                     [entry.time],

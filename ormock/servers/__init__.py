@@ -16,7 +16,6 @@ from ..tasks import supervised
 
 GRACE = 2.0  # seconds the stop gives requests under way
 SERVERS = ("hypercorn", "granian")
-PROTOCOL_ERROR = "The request is not valid HTTP/1.1 (an HTTP/1.1 request must carry a Host header)"
 
 
 def unavailable(server: str) -> str | None:
@@ -48,7 +47,7 @@ def block_on(coroutine: Coroutine[Any, Any, T], server: str = "hypercorn") -> T:
         return runner.run(coroutine)
 
 
-def load(server: str) -> Callable[[Any, socket.socket, asyncio.Event], Coroutine[Any, Any, None]]:
+def load(server: str) -> Callable[[Any, socket.socket, asyncio.Event, float], Coroutine[Any, Any, None]]:
     """The `serve` function of `server`'s module, importing it (and the server) if need be. `ormock
     serve` calls this before it freezes what start-up loaded out of the garbage collector's way."""
     if server == "granian":
@@ -56,28 +55,6 @@ def load(server: str) -> Callable[[Any, socket.socket, asyncio.Event], Coroutine
     else:
         from .hypercorn import serve
     return serve
-
-
-async def lifespan(
-    receive: Any,
-    send: Any,
-    on_startup: Callable[[], Coroutine[Any, Any, None]] | None = None,
-    on_shutdown: Callable[[], Coroutine[Any, Any, None]] | None = None,
-) -> None:
-    """Answers an ASGI lifespan scope: `on_startup` runs before the startup is acknowledged,
-    `on_shutdown` before the shutdown is. (The ormock app, the recorder and the bench's bare app
-    use this.)"""
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            if on_startup is not None:
-                await on_startup()
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            if on_shutdown is not None:
-                await on_shutdown()
-            await send({"type": "lifespan.shutdown.complete"})
-            return
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -139,7 +116,7 @@ async def run(
         asyncio.create_task(supervised(name, job, say, give_up=stop.set)) for name, job in (background or {}).items()
     ]
     try:
-        await serve(app, sock, stop)
+        await serve(app, sock, stop, GRACE)
     finally:
         for task in tasks:
             task.cancel()

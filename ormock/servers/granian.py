@@ -15,11 +15,6 @@ from granian._granian import SocketHolder
 from granian.constants import HTTPModes, Interfaces
 from granian.server.embed import Server
 
-from . import GRACE
-
-logging.getLogger("_granian").setLevel(logging.ERROR)
-logging.getLogger("granian").setLevel(logging.ERROR)
-
 
 class _OnSocket(Server):
     """Granian's embedded server, listening on a socket bound beforehand."""
@@ -45,9 +40,11 @@ class _OnSocket(Server):
         self._sfd = self._fd  # type: ignore[assignment]
 
 
-async def serve(app: Any, sock: socket.socket, stop: asyncio.Event) -> None:
-    """Serves until `stop`; then requests under way get `GRACE` seconds before they are cut (Granian
+async def serve(app: Any, sock: socket.socket, stop: asyncio.Event, grace: float) -> None:
+    """Serves until `stop`; then requests under way get `grace` seconds before they are cut (Granian
     would wait for a hung one for ever), and the app's own shutdown (webhooks) its bound."""
+    for name in ("_granian", "granian"):  # its own notices would break into the dashboard and the log
+        logging.getLogger(name).setLevel(logging.ERROR)
     under_way: set[asyncio.Task[Any]] = set()
 
     async def tracked(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -69,7 +66,7 @@ async def serve(app: Any, sock: socket.socket, stop: asyncio.Event) -> None:
     if not running.done():
         server.signal_handler_interrupt()
         if under_way:
-            await asyncio.wait(list(under_way), timeout=GRACE)
+            await asyncio.wait(list(under_way), timeout=grace)
             for task in list(under_way):
                 task.cancel()
         with contextlib.suppress(TimeoutError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 from typing import Any
 
@@ -13,20 +12,23 @@ from hypercorn.config import Config
 from hypercorn.protocol.h11 import H11Protocol
 
 from ..service import wire
-from . import GRACE, PROTOCOL_ERROR
+
+PROTOCOL_ERROR = "The request is not valid HTTP/1.1 (an HTTP/1.1 request must carry a Host header)"
 
 
-def _json_protocol_errors() -> None:
+def _answer_protocol_errors_in_json() -> None:
     """Hypercorn answers a request h11 refuses (an HTTP/1.1 request with no `Host`, a malformed
     request line) with an empty 400; ormock promises the JSON error envelope for every error.
     Only servers started here (their config carries `ormock_json_errors`) answer this way."""
     plain = H11Protocol._send_error_response
+    if getattr(plain, "ormock", False):  # in place already (a second server in this process)
+        return
 
     async def send_error(self: H11Protocol, status_code: int) -> None:
         if not getattr(self.config, "ormock_json_errors", False):
             await plain(self, status_code)
             return
-        body = json.dumps(wire.error(status_code, PROTOCOL_ERROR if status_code == 400 else None)).encode()
+        body = wire.dumps(wire.error(status_code, PROTOCOL_ERROR if status_code == 400 else None))
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
@@ -37,16 +39,16 @@ def _json_protocol_errors() -> None:
         await self._send_h11_event(h11.Data(data=body))
         await self._send_h11_event(h11.EndOfMessage())
 
+    send_error.ormock = True  # type: ignore[attr-defined]
     H11Protocol._send_error_response = send_error  # type: ignore[method-assign]
 
 
-_json_protocol_errors()
-
-
-async def serve(app: Any, sock: socket.socket, stop: asyncio.Event) -> None:
+async def serve(app: Any, sock: socket.socket, stop: asyncio.Event, grace: float) -> None:
+    """Serves `app` on `sock` until `stop`; requests under way then get `grace` seconds."""
+    _answer_protocol_errors_in_json()
     config = Config()
     config.bind = [f"fd://{sock.detach()}"]
-    config.graceful_timeout = GRACE
+    config.graceful_timeout = grace
     config.loglevel = "WARNING"
     config.accesslog = None
     config.ormock_json_errors = True  # type: ignore[attr-defined]

@@ -20,7 +20,6 @@ from .. import safe
 from ..scenario.catalogue import VideoModel
 from ..scenario.loader import TERMINAL, Respond, Rule, Scenario, Step, Timeline
 from ..scenario.submit import Submission
-from ..web import routes
 from .clock import Clock
 from .output import Output, describe_output, estimate_cost
 
@@ -154,17 +153,10 @@ class Entry:
     wall: float = 0.0  # real unix time the request came
     key: str = ""  # the API key it carried (never shown: the journal and the report redact it)
     agent: str = ""  # its User-Agent
-    what: str = ""  # `submit`, `poll`, `download`, `models`, `other` (see `action`), set when known
+    what: str = "other"  # `submit`, `poll`, `download`, `models`, `other`; `webhook` for a delivery attempt
     test_id: str = ""  # the namespace it is journalled in
     seen: str | None = None  # polls: the job status the answer carried
     retry_after: float | None = None  # the wait the answer asked for, in the client's seconds
-
-    @property
-    def action(self) -> str:
-        """`submit`, `poll`, `download`, `models` or `other`; `webhook` for a delivery attempt."""
-        if not self.what:
-            self.what = "webhook" if self.kind == "webhook" else routes.action(self.method, self.path)
-        return self.what
 
     @property
     def full_path(self) -> str:

@@ -117,7 +117,7 @@ class Dispatcher:
             view = self.store.peek(job)
             faults = job.rule.webhook
             created = _iso(self.store.clock.client_time(view.since))  # when it ended, in the receiver's time
-            body = json.dumps(wire.webhook_event(job, view, created), separators=(",", ":")).encode()
+            body = wire.dumps(wire.webhook_event(job, view, created))
             self.pending.append(
                 Delivery(
                     job,
@@ -162,6 +162,7 @@ class Dispatcher:
         self.store.record(
             job.test_id,
             kind="webhook",
+            what="webhook",
             method="POST",
             path=url,
             query={},

@@ -6,6 +6,7 @@ is the one value that may be `null`. `base` is the API root the client used, end
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
@@ -16,6 +17,13 @@ from ..scenario.catalogue import VideoModel
 from .jobs import Entry, Job, View
 
 # The service's own words for each error status (the spec's examples where it has them).
+
+
+def dumps(value: Any) -> bytes:
+    """JSON as the service sends it: compact, UTF-8."""
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
 MESSAGES = {
     400: "Invalid request parameters",
     401: "Missing Authentication header",
@@ -138,7 +146,7 @@ def entry(item: Entry) -> dict[str, Any]:
     and the userinfo and secret query values of any URL a client gave (a `callback_url`)."""
     shown = {**asdict(item), "headers": redacted(item.headers), "query": safe.secret_query(item.query)}
     del shown["key"]  # the headers show it redacted
-    shown["what"] = item.action
+    shown["what"] = item.what
     if item.kind == "webhook":
         shown["path"] = safe.url(item.path)
     body = item.body

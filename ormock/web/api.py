@@ -24,7 +24,7 @@ from ..service.faults import HANG_SECONDS, Faults
 from ..service.jobs import Job, JobStore
 from . import routes
 from .auth import bearer_key, problem_with
-from .calls import Answer, Call, dumps, error_answer, polled
+from .calls import Answer, Call, error_answer, polled
 from .errors import Failure, parse_json
 from .mp4 import video
 from .stream import Content, Streamed, dropping
@@ -182,7 +182,7 @@ class Api:
         if account is not True:
             self.credits.hold(job, account, cost)
         ex.job_id = job.id
-        return Answer(202, dumps(wire.submitted(job, base)))
+        return Answer(202, wire.dumps(wire.submitted(job, base)))
 
     async def models(self, ex: Exchange) -> Answer | Streamed:
         if await self.inject(ex, "models") is not None:
@@ -190,7 +190,7 @@ class Api:
         key = id(self.store.scenario)
         if key not in self.listing:
             self.listing.clear()
-            self.listing[key] = dumps(wire.models(self.store.scenario.models.values()))
+            self.listing[key] = wire.dumps(wire.models(self.store.scenario.models.values()))
         return Answer(200, self.listing[key])
 
     async def poll(self, ex: Exchange) -> Answer | Streamed:

@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .._asgi import lifespan
 from ..scenario.loader import Scenario
-from ..servers import lifespan
 from ..service.changes import Changes
 from ..service.clock import Clock, ScaledClock
 from ..service.credits import Credits

@@ -6,12 +6,13 @@ written once. `polled` answers a poll.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from .._asgi import body_headers
 from ..service import wire
+from ..service.wire import dumps
 from .errors import retry_headers
 
 if TYPE_CHECKING:
@@ -97,16 +98,9 @@ class Answer:
     asgi_headers: list[tuple[bytes, bytes]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        headers = [(b"content-length", str(len(self.body)).encode())]
-        if self.content_type is not None:
-            headers.insert(0, (b"content-type", self.content_type.encode()))
+        headers = body_headers(self.content_type, len(self.body))
         headers += [(name.lower().encode(), value.encode()) for name, value in self.headers.items()]
         object.__setattr__(self, "asgi_headers", headers)
-
-
-def dumps(value: Any) -> bytes:
-    """JSON as the service sends it: compact, UTF-8."""
-    return json.dumps(value, separators=(",", ":")).encode()
 
 
 def error_answer(

@@ -35,7 +35,7 @@ _WAIT_SLICE = 0.02  # how often a waiter re-reads the clock when nothing is repo
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), status, headers, content_type="application/json")
+    return Response(wire.dumps(body), status, headers, content_type="application/json")
 
 
 def _answer(answer: Answer) -> Response:

@@ -10,10 +10,10 @@ memory of the process. Errors are the service's JSON envelope.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .._asgi import send_whole
 from ..service import wire
 from . import routes
 
@@ -133,10 +133,7 @@ def _once(message: dict[str, Any], receive: Any) -> Callable[[], Awaitable[dict[
 
 async def send_json(send: Any, status: int, body: Any, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
     """A whole JSON answer, straight to ASGI (for what answers before, or without, the app)."""
-    payload = json.dumps(body, separators=(",", ":")).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *extra]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
+    await send_whole(send, status, wire.dumps(body), "application/json", list(extra))
 
 
 async def _answer(send: Any, refused: _Refused) -> None:

@@ -28,9 +28,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import safe
+from .._asgi import lifespan
 from ..scenario.catalogue import MODEL_KEYS
 from ..scenario.loader import TERMINAL
-from ..servers import lifespan
 from ..service import wire
 from ..service.clock import Clock
 from ..service.jobs import Entry
@@ -157,7 +157,7 @@ class Recorder:
                 except ValueError:
                     await _json(send, 502, wire.error(502, "the upstream answered with broken JSON"))
                     return
-                answer = json.dumps(self._local(parsed, call.base), separators=(",", ":")).encode()
+                answer = wire.dumps(self._local(parsed, call.base))
             self._note(action, call, body, response.status_code, parsed, response.headers, at)
             self._saw(call, action, response.status_code, parsed, at)
             out = [(k.encode(), v.encode()) for k, v in response.headers.items() if k in RETURNED_HEADERS[:-1]]
@@ -268,57 +268,6 @@ class Recorder:
             self.listing = [m for m in parsed.get("data", []) if isinstance(m, dict)]
 
     # --- what a person watching sees ---------------------------------------------------------------
-    def snapshot(self, base_url: str, started: float) -> Any:
-        """A dashboard frame (`dashboard.Snapshot`) of the jobs being recorded: each real job with
-        what its polls answered, its ending and its content, and the latest requests."""
-        from ..cli.dashboard import COLOURS, GLYPHS, WARN, Row, Snapshot
-
-        counts = dict.fromkeys(COLOURS, 0)
-        rows = []
-        now = self.clock.time()
-        for recorded in reversed(list(self.jobs.values())[-200:]):
-            statuses = [p.job_status for p in recorded.polls if p.status == 200 and p.job_status]
-            status = statuses[-1] if statuses else "pending"
-            counts[status] = counts.get(status, 0) + 1
-            strip = tuple(
-                (GLYPHS.get(p.job_status, "?"), COLOURS.get(p.job_status, ""))
-                if p.status == 200 and p.job_status
-                else (str(p.status), "bold red" if p.status >= 500 else WARN)
-                for p in recorded.polls[-64:]
-            )
-            last = recorded.polls[-1] if recorded.polls else None
-            if status == "completed":
-                end = f"${last.cost:.3f}" if last and last.cost is not None else "cost n/a"
-            else:
-                end = (last.error or "") if last and status in TERMINAL else ""
-            rows.append(
-                Row(
-                    recorded.job_id,
-                    "",
-                    str(recorded.body.get("prompt", ""))[:40] or "-",
-                    str(recorded.body.get("model")),
-                    status,
-                    now - (last.at if last else recorded.submitted),
-                    "-",
-                    strip,
-                    end,
-                    1 if recorded.content_complete else 0,
-                    None,
-                    False,
-                )
-            )
-        return Snapshot(
-            scenario=f"recording {self.upstream}",
-            base_url=base_url,
-            uptime=time.time() - started,
-            speed=1.0,
-            manual=False,
-            counts=counts,
-            total=len(self.jobs),
-            rows=rows,
-            requests=list(self.seen),
-        )
-
     # --- the scenario -----------------------------------------------------------------------------
     def save(self) -> list[Path]:
         """Writes what was recorded (never over an existing file); returns the files written."""

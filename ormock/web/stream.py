@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._asgi import body_headers
 from ..scenario.loader import Fault
 from ..service.faults import InjectedDrop
 
@@ -27,10 +28,6 @@ class Streamed:
     body: AsyncIterator[bytes]
     size: int = 0
     finish: Callable[[int, bool], None] | None = None
-
-
-def _headers(content_type: str, length: int) -> list[tuple[bytes, bytes]]:
-    return [(b"content-type", content_type.encode()), (b"content-length", str(length).encode())]
 
 
 class Content:
@@ -68,7 +65,7 @@ class Content:
             body = self.chunks(rate=fault.slow)
         else:
             body = self.chunks()
-        return Streamed(200, _headers("video/mp4", self.size), body, self.size, finish)
+        return Streamed(200, body_headers("video/mp4", self.size), body, self.size, finish)
 
 
 async def then_drop(head: AsyncIterator[bytes] | None = None) -> AsyncIterator[bytes]:
@@ -84,4 +81,4 @@ async def then_drop(head: AsyncIterator[bytes] | None = None) -> AsyncIterator[b
 
 def dropping(content_type: str, length: int) -> Streamed:
     """An answer that promises `length` bytes, then drops the connection: a reset mid-response."""
-    return Streamed(200, _headers(content_type, length), then_drop())
+    return Streamed(200, body_headers(content_type, length), then_drop())

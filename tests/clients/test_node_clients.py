@@ -39,8 +39,11 @@ def installed(tmp_path_factory) -> Path:
     shutil.copytree(HERE / "harness", folder / "harness")
     result = subprocess.run(
         ["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
-        cwd=folder, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return folder
 
@@ -53,13 +56,19 @@ def test_client_script_passes_against_ormock(installed: Path, script: str):
         running("first-poll") as first_poll,
     ):
         env = {
-            **os.environ, "ORMOCK_FAILURE_MODES": failures.base_url, "ORMOCK_IMAGE_TO_VIDEO": images.base_url,
+            **os.environ,
+            "ORMOCK_FAILURE_MODES": failures.base_url,
+            "ORMOCK_IMAGE_TO_VIDEO": images.base_url,
             "ORMOCK_FIRST_POLL": first_poll.base_url,
-        }  # fmt: skip
+        }
         result = subprocess.run(
             ["node", "--test", "--test-reporter=tap", script],
-            cwd=installed, capture_output=True, text=True, timeout=300, env=env,
-        )  # fmt: skip
+            cwd=installed,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
     summary = "\n".join(line for line in result.stdout.splitlines() if "not ok" in line or line.startswith("# "))
     assert result.returncode == 0, result.stdout[-8000:]
     assert re.search(r"^# fail 0$", result.stdout, re.M), summary
@@ -76,8 +85,12 @@ def test_vitest_global_setup_recipe_with_four_parallel_workers(installed: Path, 
     env.pop("OPENROUTER_BASE_URL", None)
     result = subprocess.run(
         [str(installed / "node_modules" / ".bin" / "vitest"), "run", "--reporter=verbose"],
-        cwd=installed / "harness", capture_output=True, text=True, timeout=300, env=env,
-    )  # fmt: skip
+        cwd=installed / "harness",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     assert "Test Files  4 passed (4)" in output, output[-3000:]
@@ -97,8 +110,9 @@ def test_a_recording_replays_the_same_for_the_typescript_sdk(installed: Path, tm
 
     def converse(base: str, *clocks: str) -> list:
         env = {**os.environ, "ORMOCK_BASE": base, "ORMOCK_CLOCKS": ",".join(clocks)}
-        done = subprocess.run(["node", "conversation.mjs"], cwd=installed, capture_output=True, text=True,
-                              timeout=120, env=env)  # fmt: skip
+        done = subprocess.run(
+            ["node", "conversation.mjs"], cwd=installed, capture_output=True, text=True, timeout=120, env=env
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         return json.loads(done.stdout)
 
