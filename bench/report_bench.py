@@ -41,7 +41,7 @@ def scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict:
 async def run(jobs: int, polls: int) -> dict:
     entries = jobs * (polls + 1)
     app = create_app(parse_scenario(LIVE), ManualClock(), seed=1, journal_max=entries)
-    store = app.extensions["ormock"]
+    store = app.store
     headers = [
         (b"host", b"127.0.0.1:8000"),
         (b"authorization", b"Bearer sk-or-bench-0001"),

@@ -3,14 +3,15 @@ the answer to a lifespan scope."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
+Scope = dict[str, Any]
+Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# Loose on purpose: a framework's app (Quart's) types its scopes and messages its own way.
+ASGIApp = Callable[..., Awaitable[None]]
 Headers = list[tuple[bytes, bytes]]
 
 

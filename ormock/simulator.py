@@ -23,8 +23,8 @@ import httpx
 
 from .scenario import library
 from .scenario.loader import Scenario, load, parse
-from .servers import base_url, bind, block_on, run, unavailable
-from .service.clock import FIXED_START, ManualClock, ScaledClock
+from .servers import block_on, listen, run, unavailable
+from .service.clock import choose_clock
 from .web.app import create_app
 
 
@@ -57,8 +57,7 @@ class Simulator:
             self.scenario = parse("") if scenario is None else load(library.resolve(scenario))
         if clock not in ("scaled", "manual"):
             raise ValueError(f"clock must be 'scaled' or 'manual', not {clock!r}")
-        start = FIXED_START if seed is not None else time.time()  # seeded: ids repeat exactly
-        self._clock = ManualClock(start) if clock == "manual" else ScaledClock(speed)
+        self._clock = choose_clock(clock, speed, seeded=seed is not None)
         self._app = create_app(
             self.scenario,
             self._clock,
@@ -87,8 +86,7 @@ class Simulator:
 
     # --- running ------------------------------------------------------------------------------
     def start(self) -> Simulator:
-        sock = bind(self._host, self._port)
-        self.base_url = base_url(sock)
+        sock, self.base_url = listen(self._host, self._port)
         self.url = self.base_url.removesuffix("/api/v1")
         started = threading.Event()
 

@@ -89,7 +89,7 @@ async def make_mock() -> AsyncIterator[Callable[..., Mock]]:
             transport=httpx.ASGITransport(app=app), base_url=base_url, event_hooks={"response": [async_hook]}
         )
         clients.append(http)
-        return Mock(http, clock, app.extensions["ormock"], app)
+        return Mock(http, clock, app.store, app)
 
     yield build
     for http in clients:

@@ -83,8 +83,8 @@ def text_of(board: Board, width: int, height: int) -> list[str]:
 @pytest.fixture
 def served():
     app = create_app(parse_scenario(SCENARIO), ManualClock(), seed=4)
-    board = Board(app.extensions["ormock"])
-    app.extensions["ormock.listeners"].append(board.request)
+    board = Board(app.store)
+    app.listeners.append(board.request)
     return app, board
 
 
@@ -97,7 +97,7 @@ async def drive_in_process(app) -> dict[str, str]:
             ids[prompt] = (await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": prompt})).json()["id"]
         for prompt, job_id in ids.items():
             for _ in range(6):
-                app.extensions["ormock"].clock.advance(10)
+                app.store.clock.advance(10)
                 answer = await http.get(f"/api/v1/videos/{job_id}")
                 if answer.status_code == 200 and answer.json()["status"] in ("completed", "failed"):
                     break
@@ -164,7 +164,7 @@ async def test_requests_name_what_they_were_and_mark_what_was_scripted_or_inject
 
 async def test_findings_from_the_client_report_show_live(served):
     app, board = served
-    store = app.extensions["ormock"]
+    store = app.store
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000", headers=KEY
     ) as http:

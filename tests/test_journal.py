@@ -173,7 +173,8 @@ def test_each_fact_of_a_request_lands_in_its_own_field_of_the_entry():
     ex.what, ex.authorised = "poll", True
     ex.rule = type("Rule", (), {"name": "the rule"})()
     before = time.time()
-    entry = app.record(ex, 418, sent=123, complete=False)
+    ex.status, ex.sent, ex.complete = 418, 123, False
+    entry = app.record(ex)
     expected = {
         "seq": 1,
         "time": 1_000.0,
@@ -203,3 +204,20 @@ def test_each_fact_of_a_request_lands_in_its_own_field_of_the_entry():
     assert before - 10 < entry.wall <= before - 0.24  # when the request came, in real time
     assert {field.name for field in dataclasses.fields(Entry)} == {*expected, "latency_ms", "wall"}
     assert app.store.journal("") == [entry]
+
+
+async def test_a_hang_that_runs_its_full_time_is_journalled_once(make_mock, monkeypatch):
+    """A hung request is journalled once, when it ends (here the hang is over at once: a 504)."""
+    from ormock.web import api
+
+    monkeypatch.setattr(api, "HANG_SECONDS", 0.0)
+    mock = make_mock(
+        '[[rule]]\nname = "hanging poll"\nmatch = { prompt = "hang" }\n'
+        'faults = [{ endpoint = "poll", nth = 1, hang = true }]\n[default]\n'
+    )
+    key = {"Authorization": "Bearer sk-or-test"}
+    job = (await mock.http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": "hang"}, headers=key)).json()
+    hung = await mock.http.get(f"/api/v1/videos/{job['id']}", headers=key)
+    assert hung.status_code == 504
+    polls = [entry for entry in mock.store.journal("") if entry.what == "poll"]
+    assert [(entry.status, entry.fault) for entry in polls] == [(504, "rule hanging poll: hang")]

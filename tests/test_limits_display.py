@@ -15,7 +15,7 @@ from ormock.cli.log import Lines
 
 def watched(mock) -> Board:
     board = Board(mock.store)
-    mock.app.extensions["ormock.listeners"].append(board.request)
+    mock.app.listeners.append(board.request)
     return board
 
 

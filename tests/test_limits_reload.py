@@ -15,7 +15,7 @@ from ormock.cli.watch import reload_if_changed, watch_scenario
 def test_a_file_that_became_empty_is_not_loaded(tmp_path):
     path = tmp_path / "live.toml"
     path.write_text(SLOW)
-    store = create_app(load_scenario(path), ManualClock()).extensions["ormock"]
+    store = create_app(load_scenario(path), ManualClock()).store
     before = store.scenario
     said: list[str] = []
     _touch_newer(path, "")
@@ -29,7 +29,7 @@ async def test_the_watcher_waits_until_the_file_holds_still(tmp_path):
     whole file once it stops changing; the empty file is never served."""
     path = tmp_path / "live.toml"
     path.write_text(SLOW)
-    store = create_app(load_scenario(path), ManualClock()).extensions["ormock"]
+    store = create_app(load_scenario(path), ManualClock()).store
     said: list[str] = []
     served: list[str] = []
     watching = asyncio.create_task(watch_scenario(path, store, said.append, interval=0.01))

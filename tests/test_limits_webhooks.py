@@ -24,7 +24,7 @@ async def test_a_callback_url_httpx_would_refuse_is_a_400_at_submit(mock):
 
 async def test_every_failed_attempt_counts_whatever_the_exception(make_mock, monkeypatch):
     mock = make_mock('[webhooks]\nurl = "http://127.0.0.1:9/x"\nretries = 2\nbackoff = "10s"\n' + DONE)
-    dispatcher = mock.app.extensions["ormock.webhooks"]
+    dispatcher = mock.app.dispatcher
 
     class Broken:
         async def post(self, *args, **kwargs):

@@ -42,10 +42,10 @@ def serve(text: str, clock, batched: bool = False):
     app = create_app(parse_scenario(text), clock, seed=1)
     lines = Written()
     log = lines.log = Lines(write=lines.write) if batched else Lines(emit=lines.append)
-    app.extensions["ormock.listeners"].append(log.request)
-    follow_statuses(app.extensions["ormock"], log)
+    app.listeners.append(log.request)
+    follow_statuses(app.store, log)
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ormock.test")
-    http.store = app.extensions["ormock"]  # type: ignore[attr-defined]
+    http.store = app.store  # type: ignore[attr-defined]
     return http, lines
 
 

@@ -278,3 +278,31 @@ def test_an_upstream_answering_garbage_is_a_json_502_and_a_second_recording_neve
     recorder_object.jobs["j"] = Recorded("j", {"model": SEEDANCE, "prompt": "x"}, 0.0)
     first, second = recorder_object.save()[0], recorder_object.save()[0]
     assert first != second and first.exists() and second.exists()
+
+
+async def test_the_recorders_control_rows_have_the_guard_and_the_error_envelope(tmp_path):
+    """The recorder's control endpoints are rows of the one control table: a web page's request
+    (a foreign Origin, a rebinding Host) is refused, and bad JSON is a 400 in the envelope."""
+    from ormock.service.clock import ManualClock
+    from ormock.web.record import Recorder
+
+    recorder = Recorder("http://upstream.test/api/v1", tmp_path / "out", ManualClock(1_000.0))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=recorder), base_url="http://127.0.0.1") as http:
+        foreign = await http.post(
+            "/__ormock/clock/advance", json={"seconds": 5}, headers={"Origin": "https://evil.example"}
+        )
+        assert foreign.status_code == 403
+        assert "cross-origin" in foreign.json()["error"]["message"]
+        rebound = await http.get("/__ormock/health", headers={"Host": "evil.example"})
+        assert rebound.status_code == 403
+        broken = await http.post(
+            "/__ormock/clock/advance", content=b"{not json", headers={"Content-Type": "application/json"}
+        )
+        assert broken.status_code == 400
+        assert broken.json()["error"]["code"] == 400
+        assert recorder.clock.time() == 1_000.0
+        moved = await http.post("/__ormock/clock/advance", json={"seconds": 5})
+        assert moved.status_code == 200
+        assert moved.json() == {"time": 1_005.0}
+        health = await http.get("/__ormock/health")
+        assert health.json()["upstream"] == "http://upstream.test/api/v1"

@@ -27,7 +27,7 @@ async def test_reload_swaps_the_scenario_and_keeps_existing_jobs(tmp_path):
     path = tmp_path / "live.toml"
     path.write_text(SLOW)
     app = create_app(load_scenario(path), ManualClock())
-    store = app.extensions["ormock"]
+    store = app.store
     said: list[str] = []
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", headers=KEY) as http:
         old = (await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": "x"})).json()["id"]

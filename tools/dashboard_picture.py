@@ -63,9 +63,9 @@ KEY = {"Authorization": "Bearer sk-or-demo-1234", "User-Agent": "my-poller/0.3"}
 
 async def scene() -> Board:
     app = create_app(parse_scenario(SCENARIO), ManualClock(), seed=11)
-    store = app.extensions["ormock"]
+    store = app.store
     board = Board(store)
-    app.extensions["ormock.listeners"].append(board.request)
+    app.listeners.append(board.request)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000", headers=KEY) as http:
         ids = {}

@@ -7,10 +7,11 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -18,6 +19,10 @@ from .. import __version__
 from ..scenario import library
 from ..scenario.loader import Scenario, ScenarioError, load, parse
 from ..scenario.problems import Problem
+
+if TYPE_CHECKING:
+    from ..web.app import App
+    from .log import Lines
 
 # What only `serve` or `demo` needs (the web server, Rich's live display) is imported inside them,
 # so `ormock validate` and `ormock --version` start quickly.
@@ -107,7 +112,7 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(message, err=True)
     raise typer.Exit(code)
 
@@ -127,92 +132,92 @@ class ClockKind(StrEnum):
     manual = "manual"
 
 
+# serve's options, declared once each (record shares the address ones)
+ScenarioArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="A scenario file, or a built-in's name (`ormock scenarios`). None: the default timelines.",
+        show_default=False,
+    ),
+]
+Host = Annotated[str, typer.Option(help="Address to listen on.")]
+Port = Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)]
+Speed = Annotated[float, typer.Option(help="Run time-based steps this many times faster.", min=0.0001)]
+ClockOption = Annotated[
+    ClockKind,
+    typer.Option(help="scaled: the wall clock times --speed; manual: time moves only on POST /__ormock/clock/advance."),
+]
+Seed = Annotated[int | None, typer.Option(help="Seed: the same requests give the same job ids.")]
+JournalMax = Annotated[int, typer.Option(help="Requests kept in the journal, per test id.", min=1)]
+AdminToken = Annotated[str | None, typer.Option(help="Require this Bearer token on /__ormock/.")]
+ControlAllow = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="An origin (http://localhost:3000) or host name (ormock) the control API also answers to, "
+        "besides localhost and addresses; * for any. Repeatable."
+    ),
+]
+WebhookSecret = Annotated[
+    str | None, typer.Option(help="Sign webhook deliveries with this secret (overrides the scenario's).")
+]
+Watch = Annotated[bool, typer.Option("--watch", help="Reload the scenario when its file changes.")]
+NoDashboard = Annotated[bool, typer.Option("--no-dashboard", help="Print log lines instead of the live dashboard.")]
+LogFormatOption = Annotated[LogFormat, typer.Option(help="Log lines as text or JSON (when the dashboard is off).")]
+ServerOption = Annotated[
+    ServerKind,
+    typer.Option(
+        help="hypercorn (the default), or granian: several times faster (pip install 'ormock\\[fast]').",
+        envvar="ORMOCK_SERVER",
+    ),
+]
+ReportFile = Annotated[
+    Path | None,
+    typer.Option(help="When the server stops, write the client report here: .json, .xml (JUnit) or .md."),
+]
+CatalogueFile = Annotated[
+    Path | None,
+    typer.Option("--catalogue", help="Serve this models listing (`ormock models pull`) instead of the built-in one."),
+]
+UrlFile = Annotated[
+    Path | None,
+    typer.Option(help="Also write the base URL to this file once the server listens (for test harnesses)."),
+]
+
+
 @app.command()
 def serve(
-    scenario: Annotated[
-        str | None,
-        typer.Argument(
-            help="A scenario file, or a built-in's name (`ormock scenarios`). None: the default timelines.",
-            show_default=False,
-        ),
-    ] = None,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)] = 8000,
-    speed: Annotated[float, typer.Option(help="Run time-based steps this many times faster.", min=0.0001)] = 1.0,
-    clock: Annotated[
-        ClockKind,
-        typer.Option(
-            help="scaled: the wall clock times --speed; manual: time moves only on POST /__ormock/clock/advance."
-        ),
-    ] = ClockKind.scaled,
-    seed: Annotated[int | None, typer.Option(help="Seed: the same requests give the same job ids.")] = None,
-    journal_max: Annotated[int, typer.Option(help="Requests kept in the journal, per test id.", min=1)] = 1000,
-    admin_token: Annotated[str | None, typer.Option(help="Require this Bearer token on /__ormock/.")] = None,
-    control_allow: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="An origin (http://localhost:3000) or host name (ormock) the control API also answers to, "
-            "besides localhost and addresses; * for any. Repeatable."
-        ),
-    ] = None,
-    webhook_secret: Annotated[
-        str | None, typer.Option(help="Sign webhook deliveries with this secret (overrides the scenario's).")
-    ] = None,
-    watch: Annotated[bool, typer.Option("--watch", help="Reload the scenario when its file changes.")] = False,
-    no_dashboard: Annotated[
-        bool, typer.Option("--no-dashboard", help="Print log lines instead of the live dashboard.")
-    ] = False,
-    log_format: Annotated[
-        LogFormat, typer.Option(help="Log lines as text or JSON (when the dashboard is off).")
-    ] = LogFormat.text,
-    server: Annotated[
-        ServerKind,
-        typer.Option(
-            help="hypercorn (the default), or granian: several times faster (pip install 'ormock\\[fast]').",
-            envvar="ORMOCK_SERVER",
-        ),
-    ] = ServerKind.hypercorn,
-    report: Annotated[
-        Path | None,
-        typer.Option(help="When the server stops, write the client report here: .json, .xml (JUnit) or .md."),
-    ] = None,
-    catalogue_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--catalogue", help="Serve this models listing (`ormock models pull`) instead of the built-in one."
-        ),
-    ] = None,
-    url_file: Annotated[
-        Path | None,
-        typer.Option(help="Also write the base URL to this file once the server listens (for test harnesses)."),
-    ] = None,
+    scenario: ScenarioArg = None,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    speed: Speed = 1.0,
+    clock: ClockOption = ClockKind.scaled,
+    seed: Seed = None,
+    journal_max: JournalMax = 1000,
+    admin_token: AdminToken = None,
+    control_allow: ControlAllow = None,
+    webhook_secret: WebhookSecret = None,
+    watch: Watch = False,
+    no_dashboard: NoDashboard = False,
+    log_format: LogFormatOption = LogFormat.text,
+    server: ServerOption = ServerKind.hypercorn,
+    report: ReportFile = None,
+    catalogue_file: CatalogueFile = None,
+    url_file: UrlFile = None,
 ) -> None:
     """Serve the video API from SCENARIO. The first line printed is the base URL for clients."""
-
-    from ..servers import base_url, bind, block_on, load, run, unavailable
-    from ..service.clock import FIXED_START, ManualClock, ScaledClock
+    from ..servers import ServeError, listen, serve_here, unavailable
+    from ..service.clock import choose_clock
     from ..web.app import create_app
-    from .log import Lines, watch_statuses
-    from .watch import watch_scenario
 
     loaded, named = _load(scenario, "ormock: invalid scenario, not serving:")
     if catalogue_file is not None:
         loaded = _with_catalogue(loaded, catalogue_file)
-    if watch and loaded.path is None:
-        _fail("ormock: --watch needs a scenario file to watch")
-    missing = unavailable(server.value)
-    if missing is not None:
-        _fail(f"ormock: {missing}")
-    if report is not None and (report.suffix not in (".json", ".xml", ".md") or not report.parent.is_dir()):
-        _fail(f"ormock: --report {report}: give a .json, .xml or .md file in a folder that exists")
-    if url_file is not None and not url_file.parent.is_dir():
-        _fail(f"ormock: --url-file {url_file}: the folder {url_file.parent} does not exist")
-    # A seeded manual clock starts at a fixed time, so job ids repeat exactly from run to run.
-    start = FIXED_START if seed is not None else time.time()
-    ticking = ManualClock(start) if clock is ClockKind.manual else ScaledClock(speed)
+    problem = unavailable(server.value) or _serve_options_problem(loaded, watch, report, url_file)
+    if problem is not None:
+        _fail(f"ormock: {problem}")
     web = create_app(
         loaded,
-        ticking,
+        choose_clock(clock.value, speed, seeded=seed is not None),
         seed,
         journal_max=journal_max,
         admin_token=admin_token,
@@ -220,68 +225,87 @@ def serve(
         control_allow=tuple(control_allow or ()),
     )
     try:
-        sock = bind(host, port)
-    except OSError as exc:
-        _fail(f"ormock: cannot listen on {host}:{port}: {exc.strerror or exc}")
-    url = base_url(sock)
+        sock, url = listen(host, port)
+    except ServeError as exc:
+        _fail(f"ormock: {exc}")
     pace = "a manual clock" if clock is ClockKind.manual else f"speed {speed:g}x"
-
-    dashboard = not no_dashboard and sys.stdout.isatty()
+    under = "" if server is ServerKind.hypercorn else f" under {server.value}"
 
     def ready() -> None:
         if url_file is not None:
             _write_url(url_file, url)
         _say(url)
-        under = "" if server is ServerKind.hypercorn else f" under {server.value}"
         _say(f"ormock: serving {named} at {pace}{under}; Ctrl-C stops")
 
-    store = web.extensions["ormock"]
-    background = {}
-    lines = None
-
-    def tell(line: str) -> None:
-        """A server notice: on stderr, and in the dashboard when there is one."""
-        typer.echo(line, err=True)
-        store.notices.append(line)
-
-    web.extensions["ormock.say"] = tell
-    if dashboard:
-        from rich.console import Console
-
-        from .dashboard import Board, run_dashboard  # Rich's live display: only when it is shown
-
-        console = Console()
-        board = Board(store)
-        web.extensions["ormock.listeners"].append(board.request)
-        background["dashboard"] = lambda: run_dashboard(board, url, console)
-    else:
-        lines = Lines(json_lines=log_format is LogFormat.json, write=_write)
-        web.extensions["ormock.webhooks"].say = _say
-        web.extensions["ormock.listeners"].append(lines.request)
-        background["log"] = lambda: watch_statuses(store, lines)
+    dashboard = not no_dashboard and sys.stdout.isatty()
+    view = _View(web, url, dashboard, log_format)
     if watch:
-        say = store.notices.append if dashboard else _say
+        from .watch import watch_scenario
+
         watched = loaded.path
         assert watched is not None
-        background["scenario watcher"] = lambda: watch_scenario(watched, store, say)
-    load(server.value)  # the server's modules are start-up's too
-    # What start-up made lives as long as the server: frozen, it is out of every collection's way.
-    # (No collection first: at this point one finds nothing to free, and costs 10 ms.)
-    gc.freeze()
-    gc.enable()
-    block_on(run(web, sock, server=server.value, background=background, on_ready=ready, say=tell), server.value)
-    if lines is not None:
-        lines.flush()  # the lines of the last moments before the stop
-    if report is not None or dashboard:
+        say = web.store.notices.append if dashboard else _say
+        view.background["scenario watcher"] = lambda: watch_scenario(watched, web.store, say)
+    serve_here(web, sock, server=server.value, background=view.background, on_ready=ready, say=view.tell)
+    view.finish(report)
+    _say("ormock: stopped")
+
+
+def _serve_options_problem(loaded: Scenario, watch: bool, report: Path | None, url_file: Path | None) -> str | None:
+    if watch and loaded.path is None:
+        return "--watch needs a scenario file to watch"
+    if report is not None and (report.suffix not in (".json", ".xml", ".md") or not report.parent.is_dir()):
+        return f"--report {report}: give a .json, .xml or .md file in a folder that exists"
+    if url_file is not None and not url_file.parent.is_dir():
+        return f"--url-file {url_file}: the folder {url_file.parent} does not exist"
+    return None
+
+
+class _View:
+    """What `serve` shows a person: the live dashboard on a terminal, else the plain log; and, at
+    the stop, the client report's verdicts."""
+
+    def __init__(self, web: App, url: str, dashboard: bool, log_format: LogFormat) -> None:
+        self.store = web.store
+        self.dashboard = dashboard
+        self.background: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {}
+        self.lines: Lines | None = None
+        web.say = self.tell
+        if dashboard:
+            from rich.console import Console
+
+            from .dashboard import Board, run_dashboard  # Rich's live display: only when it is shown
+
+            console = Console()
+            board = Board(self.store)
+            web.listeners.append(board.request)
+            self.background["dashboard"] = lambda: run_dashboard(board, url, console)
+        else:
+            from .log import Lines, watch_statuses
+
+            lines = self.lines = Lines(json_lines=log_format is LogFormat.json, write=_write)
+            web.dispatcher.say = _say
+            web.listeners.append(lines.request)
+            self.background["log"] = lambda: watch_statuses(self.store, lines)
+
+    def tell(self, line: str) -> None:
+        """A server notice: on stderr, and in the dashboard when there is one."""
+        typer.echo(line, err=True)
+        self.store.notices.append(line)
+
+    def finish(self, report: Path | None) -> None:
+        if self.lines is not None:
+            self.lines.flush()  # the lines of the last moments before the stop
+        if report is None and not self.dashboard:
+            return
         from .. import report as client_report
 
-        found = client_report.build(store)
+        found = client_report.build(self.store)
         if report is not None:
             report.write_text(client_report.render(found, report.suffix), "utf-8")
             _say(f"ormock: wrote the client report to {report}")
-        if dashboard:  # what the person watched is gone with the screen: leave the verdicts
+        if self.dashboard:  # what the person watched is gone with the screen: leave the verdicts
             _say(client_report.summary(found))
-    _say("ormock: stopped")
 
 
 class Format(StrEnum):
@@ -371,8 +395,8 @@ def demo(
 def record(
     upstream: Annotated[str, typer.Option(help="The service to record.")] = "https://openrouter.ai/api/v1",
     out: Annotated[Path, typer.Option(help="The folder the recording is written to.")] = Path("recordings"),
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)] = 8000,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
     max_content_bytes: Annotated[
         int, typer.Option(help="Content bytes kept per job; past this the first bytes are kept.", min=0)
     ] = 32 * 1024 * 1024,
@@ -389,26 +413,17 @@ def record(
     """Pass clients through to the real service and write what happened as a scenario
     (docs/recording.md). The first line printed is the base URL for clients; Ctrl-C, SIGTERM or
     POST /__ormock/record/save writes the recording."""
-    import asyncio
-
-    from ..servers import base_url, bind, run
-    from ..service.clock import ManualClock, ScaledClock
+    from ..servers import ServeError, listen, serve_here
+    from ..service.clock import choose_clock
     from ..web.record import Recorder
 
     if not upstream.startswith(("http://", "https://")):
         _fail(f"ormock record: --upstream must be an http(s) URL, not {upstream!r}")
-    recorder = Recorder(
-        upstream,
-        out,
-        ManualClock(time.time()) if clock is ClockKind.manual else ScaledClock(),
-        max_content_bytes,
-        redact_prompts,
-    )
+    recorder = Recorder(upstream, out, choose_clock(clock.value), max_content_bytes, redact_prompts)
     try:
-        sock = bind(host, port)
-    except OSError as exc:
-        _fail(f"ormock: cannot listen on {host}:{port}: {exc.strerror or exc}")
-    url = base_url(sock)
+        sock, url = listen(host, port)
+    except ServeError as exc:
+        _fail(f"ormock: {exc}")
 
     def ready() -> None:
         _say(url)
@@ -422,7 +437,7 @@ def record(
 
         console, started = Console(), time.time()
         background["dashboard"] = lambda: run_live(lambda: snapshot_recording(recorder, url, started), console)
-    asyncio.run(run(recorder, sock, on_ready=ready, background=background))
+    serve_here(recorder, sock, on_ready=ready, background=background)
     written = recorder.save()
     for path in written:
         _say(f"ormock: wrote {path}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib.util
 import signal
 import socket
@@ -55,6 +56,38 @@ def load(server: str) -> Callable[[Any, socket.socket, asyncio.Event, float], Co
     else:
         from .hypercorn import serve
     return serve
+
+
+class ServeError(OSError):
+    """Why a server cannot listen, in a sentence a person can act on."""
+
+
+def listen(host: str, port: int) -> tuple[socket.socket, str]:
+    """A listening socket and the API root clients should use; ServeError if the address is taken
+    or cannot be had. `ormock serve`, `ormock record` and the Simulator all listen through this."""
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock, base_url(sock)
+
+
+def serve_here(
+    app: Any,
+    sock: socket.socket,
+    *,
+    server: str = "hypercorn",
+    background: dict[str, Callable[[], Coroutine[Any, Any, None]]] | None = None,
+    on_ready: Callable[[], None] | None = None,
+    say: Callable[[str], None] = print,
+) -> None:
+    """Serves `app` on `sock` in this thread until SIGINT or SIGTERM (see `run`): what `ormock
+    serve` and `ormock record` run. What start-up made lives as long as the server, so it is frozen
+    out of every collection's way first (no collection before: it would find nothing to free)."""
+    load(server)  # the server's modules are start-up's too
+    gc.freeze()
+    gc.enable()
+    block_on(run(app, sock, server=server, background=background, on_ready=on_ready, say=say), server)
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -92,3 +92,12 @@ class ManualClock:
 
     def client_time(self, when: float) -> float:
         return when
+
+
+def choose_clock(kind: str = "scaled", speed: float = 1.0, seeded: bool = False) -> Clock:
+    """The clock a server runs on: `manual` moves only when told, `scaled` is the wall clock times
+    `speed`. A seeded manual clock starts at `FIXED_START`, so job ids repeat exactly from run to
+    run; any other starts now."""
+    if kind == "manual":
+        return ManualClock(FIXED_START if seeded else _time.time())
+    return ScaledClock(speed)

@@ -234,9 +234,6 @@ class JobStore:
     def __len__(self) -> int:
         return len(self._order)
 
-    def __iter__(self) -> Iterator[Job]:
-        return iter(list(self._order.values()))
-
     def jobs(self) -> Iterator[Job]:
         """Every job, oldest first, without copying the list (do not change the store meanwhile)."""
         return iter(self._order.values())

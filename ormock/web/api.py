@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 from .. import safe
@@ -40,16 +39,20 @@ class Exchange:
         "authorised",
         "body",
         "call",
+        "complete",
         "error",
         "fault",
         "job_id",
         "key",
         "parsed",
+        "receive",
         "retry_after",
         "rule",
         "scripted",
         "seen",
+        "sent",
         "started",
+        "status",
         "test_id",
         "what",
     )
@@ -70,6 +73,10 @@ class Exchange:
         self.authorised = False
         self.retry_after: float | None = None
         self.key = bearer_key(call.header("authorization") or "") or ""  # "": none usable
+        self.receive: Any = None  # the request's ASGI receive, for a hang to see the client leave
+        self.status = 0  # the status answered; 0 while none has been (or never will be)
+        self.sent: int | None = None  # a streamed answer's: the bytes of the body sent
+        self.complete: bool | None = None  # a streamed answer's: whether the whole body went out
 
     def journal_body(self) -> Any:
         """What the journal keeps of the body: its JSON (parsed once, by the handler that read it)
@@ -94,16 +101,32 @@ class Exchange:
         return answer
 
 
-class Api:
-    """The endpoints over one store. `record(exchange, status, sent=None, complete=None)` journals
-    a request: the app calls it once the answer has gone, a hung request is noted before it hangs,
-    and a download once its body has ended (with how much of it went out)."""
+class ClientGone(Exception):
+    """The client went away while its request was held (a hang): nothing is left to answer."""
 
-    def __init__(self, store: JobStore, faults: Faults, credits: Credits, record: Callable[..., object]) -> None:
+
+async def _hold(receive: Any, seconds: float) -> None:
+    """Waits `seconds`, or until the client has gone (then raises `ClientGone`)."""
+
+    async def gone() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    try:
+        await asyncio.wait_for(gone(), seconds)
+    except TimeoutError:
+        return
+    raise ClientGone
+
+
+class Api:
+    """The endpoints over one store. The app journals every request once it has ended (see
+    `App.record`); the handlers only note on the `Exchange` what the entry will say."""
+
+    def __init__(self, store: JobStore, faults: Faults, credits: Credits) -> None:
         self.store = store
         self.faults = faults
         self.credits = credits
-        self.record = record
         self.listing: dict[int, bytes] = {}  # the models body, cached per scenario (it changes on --watch)
         self.building = asyncio.Semaphore(2)  # generated videos being built at once
 
@@ -138,8 +161,7 @@ class Api:
             await asyncio.sleep(self.faults.jitter(fault, ex.test_id))
             return None
         if fault.hang:
-            self.record(ex, 0)  # the request may never finish: note it now
-            await asyncio.sleep(HANG_SECONDS)
+            await _hold(ex.receive, HANG_SECONDS)  # journalled when it ends: the client gone, or 504
             raise Failure(504, "Gateway timeout")
         return fault
 
@@ -239,9 +261,8 @@ class Api:
                 made = await asyncio.to_thread(video, job.output.width, job.output.height, job.output.duration or 5)
             content = Content(made)
 
-        def finish(sent: int, complete: bool) -> None:
+        def count_whole(sent: int, complete: bool) -> None:
             if complete:
                 job.downloaded += 1
-            self.record(ex, 200, sent=sent, complete=complete)
 
-        return content.answer(fault, finish)
+        return content.answer(fault, count_whole)

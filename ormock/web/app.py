@@ -26,7 +26,7 @@ from ..service.jobs import Entry, JobStore
 from ..service.webhooks import Dispatcher
 from ..tasks import supervised
 from . import routes
-from .api import Api, Exchange
+from .api import Api, ClientGone, Exchange
 from .calls import Answer, Call, error_answer
 from .errors import Failure
 from .limits import BodyLimits
@@ -40,8 +40,9 @@ PACE = 1024 * 1024
 
 
 class App:
-    """The ASGI app. `extensions` holds what the CLI, the Simulator and tests reach into: the store
-    (`ormock`), its listeners, the webhook dispatcher, the fault and credit keepers."""
+    """The ASGI app. What the CLI, the Simulator and tests reach into are its attributes: the
+    `store`, the request `listeners`, the webhook `dispatcher`, the `faults` and `credits` keepers,
+    and `say`, where the server's own notices go (the store's notices until the CLI sets it)."""
 
     def __init__(
         self,
@@ -59,15 +60,8 @@ class App:
         self.credits = Credits(store)
         self.dispatcher = Dispatcher(store, secret=webhook_secret)
         self.listeners: list[RequestListener] = []
-        self.api = Api(store, self.faults, self.credits, self.record)
-        self.extensions: dict[str, Any] = {
-            "ormock": store,
-            "ormock.changes": self.changes,
-            "ormock.faults": self.faults,
-            "ormock.credits": self.credits,
-            "ormock.webhooks": self.dispatcher,
-            "ormock.listeners": self.listeners,
-        }
+        self.api = Api(store, self.faults, self.credits)
+        self.say: Callable[[str], None] = store.notices.append
         self._control_settings = (admin_token, control_allow)
         self._control: Any = None
         self._bodies = BodyLimits(self._with_body)  # bodies are capped before anyone reads them
@@ -99,7 +93,7 @@ class App:
     async def _with_body(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """A request after `BodyLimits` has read as much of its body as it may bring."""
         if scope["path"].startswith(routes.CONTROL_PREFIX):
-            await self.control()(scope, receive, send)
+            await self._serve_control(scope, receive, send)
             return
         message = await receive()
         await self.serve(Exchange(Call(scope), message.get("body", b"")), receive, send)
@@ -109,8 +103,7 @@ class App:
         sender: list[asyncio.Task[None]] = []
 
         async def start() -> None:
-            say = self.extensions.get("ormock.say", self.store.notices.append)
-            sender.append(asyncio.create_task(supervised("webhook sender", self.dispatcher.run, say)))
+            sender.append(asyncio.create_task(supervised("webhook sender", self.dispatcher.run, self.say)))
 
         async def stop() -> None:
             for task in sender:
@@ -123,39 +116,61 @@ class App:
     def control(self) -> Any:
         """The control API's ASGI app, built on first use (it is the one part that needs Quart)."""
         if self._control is None:
-            from .control import control_app
+            from .control import Control, control_app
 
             admin_token, allow = self._control_settings
-            self._control = control_app(self.store, self.changes, admin_token, self.credits, allow, self.told)
+            self._control = control_app(Control(self.store, self.changes, self.credits), admin_token, allow)
         return self._control
 
     # --- the video API ------------------------------------------------------------------------
 
+    async def _serve_control(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """A control request, answered by the control API and journalled here like any other."""
+        ex = Exchange(Call(scope))
+
+        async def watched(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                ex.status = message["status"]
+            await send(message)
+
+        try:
+            await self.control()(scope, receive, watched)
+        finally:
+            self.record(ex)
+
+    # --- the video API ------------------------------------------------------------------------
+
     async def serve(self, ex: Exchange, receive: Any, send: Any) -> None:
-        """Answers an API request (or any request outside the control API) and journals it."""
-        call = ex.call
+        """Answers an API request (or any request outside the control API) and journals it once its
+        answer or stream has ended, or the client has gone, or the server cut it (status 0)."""
+        ex.receive = receive
+        try:
+            reply = await self._reply(ex)
+            ex.status = reply.status
+            head = ex.call.method == "HEAD"
+            if isinstance(reply, Answer):
+                await send({"type": "http.response.start", "status": reply.status, "headers": reply.asgi_headers})
+                await send({"type": "http.response.body", "body": b"" if head else reply.body})
+            else:
+                await _stream(reply, receive, send, head, ex)
+        except ClientGone:
+            ex.status = 0
+        finally:
+            self.record(ex)
+
+    async def _reply(self, ex: Exchange) -> Answer | Streamed:
         handler = self._handlers.get(ex.what)
         try:
             if handler is not None:
-                reply = await handler(ex)
-            else:
-                reply = self._unrouted(ex)
+                return await handler(ex)
+            return self._unrouted(ex)
         except Failure as exc:
-            reply = self.api.failure(ex, exc)
+            return self.api.failure(ex, exc)
+        except (ClientGone, asyncio.CancelledError):
+            raise
         except Exception:
-            logging.getLogger("ormock").exception("unhandled error on %s %s", call.method, call.path)
-            reply = ex.answered(error_answer(500))
-        head = call.method == "HEAD"
-        if isinstance(reply, Answer):
-            await send({"type": "http.response.start", "status": reply.status, "headers": reply.asgi_headers})
-            await send({"type": "http.response.body", "body": b"" if head else reply.body})
-            self.record(ex, reply.status)
-        else:
-
-            def recorded(sent: int, complete: bool) -> None:
-                self.record(ex, reply.status)
-
-            await _stream(reply, receive, send, head, reply.finish or recorded)
+            logging.getLogger("ormock").exception("unhandled error on %s %s", ex.call.method, ex.call.path)
+            return ex.answered(error_answer(500))
 
     def _unrouted(self, ex: Exchange) -> Answer:
         """A path the API does not serve (404), or a method it does not take there: 405, or for
@@ -171,9 +186,9 @@ class App:
 
     # --- the journal and the log ----------------------------------------------------------------
 
-    def record(self, ex: Exchange, status: int, sent: int | None = None, complete: bool | None = None) -> Entry:
-        """Journals an API request (and tells the listeners): the same entry whatever answered it.
-        `sent` and `complete` are a download's (see `Streamed`)."""
+    def record(self, ex: Exchange) -> Entry:
+        """Journals a request (and tells the listeners): the one place an entry is written, for
+        every request whatever answered it. A control request is told to the listeners only."""
         call, rule = ex.call, ex.rule
         took = time.perf_counter() - ex.started
         # In `Entry`'s field order, by position: with 22 keywords the call cost more than the rest
@@ -184,7 +199,7 @@ class App:
             call.method,  # method
             call.path,  # path
             call.query,  # query
-            status,  # status
+            ex.status,  # status
             ex.job_id,  # job_id
             rule.name if rule is not None else None,  # rule
             round(took * 1000, 3),  # latency_ms
@@ -194,8 +209,8 @@ class App:
             "api",  # kind
             ex.fault,  # fault
             ex.scripted,  # scripted
-            sent,  # sent
-            complete,  # complete
+            ex.sent,  # sent
+            ex.complete,  # complete
             time.time() - took,  # wall
             ex.key,  # key
             call.header("user-agent") or "",  # agent
@@ -214,15 +229,10 @@ class App:
             listener(entry)
         return entry
 
-    def told(self, call: Call, started: float, status: int) -> None:
-        """A control request answered: `record` tells the listeners (the log, the dashboard) and,
-        its path not being the API's, keeps it out of the journal."""
-        self.record(Exchange(call, started=started), status)
 
-
-async def _stream(reply: Streamed, receive: Any, send: Any, head: bool, finish: Callable[[int, bool], None]) -> None:
+async def _stream(reply: Streamed, receive: Any, send: Any, head: bool, ex: Exchange) -> None:
     """Sends a body a chunk at a time, one turn of the event loop apart, and stops once the client
-    has gone; then tells `finish` how much went out (for a HEAD, none)."""
+    has gone; then notes on `ex` how much went out (for a HEAD, none) and tells `reply.finish`."""
     sent = 0
     gone = asyncio.ensure_future(_disconnected(receive))
     try:
@@ -241,7 +251,10 @@ async def _stream(reply: Streamed, receive: Any, send: Any, head: bool, finish: 
         gone.cancel()
         if gone.done() and not gone.cancelled():
             gone.exception()  # a receive that failed (the connection's end) is not an error to report
-        finish(sent, sent == reply.size)
+        ex.sent = sent
+        ex.complete = sent == reply.size
+        if reply.finish is not None:
+            reply.finish(sent, ex.complete)
 
 
 async def _disconnected(receive: Any) -> None:

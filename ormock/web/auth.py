@@ -9,11 +9,6 @@ def bearer_key(header: str) -> str | None:
     return key.strip() if scheme.lower() == "bearer" and key.strip() else None
 
 
-def key_problem(header: str, accepted: frozenset[str] | None) -> str | None:
-    """Why the service answers 401 to this header, or None when it is fine."""
-    return problem_with(bearer_key(header), accepted)
-
-
 def problem_with(key: str | None, accepted: frozenset[str] | None) -> str | None:
     """Why the service answers 401 to a request carrying `key` (from `bearer_key`), or None."""
     if key is None:

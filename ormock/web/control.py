@@ -1,6 +1,10 @@
 """The control API under `/__ormock/`, for test suites: see what clients did, move the clock,
 force a job's status, wait for a status, start over.
 
+It is a class of handlers (`Control`; the recorder has its own, `record.RecorderControl`) and one
+route table (`ROUTES`) that names each handler: `control_app` builds a Quart app from the rows
+whose handler a handlers object has, behind one guard (`ControlGuard`) for both.
+
 Requests may name a namespace with `X-Test-Id` (or `?testId=`); without one, listings and resets
 cover every namespace. With an admin token set, every control request needs
 `Authorization: Bearer <token>`. Bad input gets the same JSON error envelope as the API.
@@ -15,13 +19,14 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
-from quart import Blueprint, Quart, Response, g, request
+from quart import Quart, Response, request
 from werkzeug.exceptions import HTTPException
 
 from .. import safe
+from .._asgi import ASGIApp, Receive, Scope, Send
 from ..scenario.loader import STATUSES, TERMINAL
 from ..service import wire
 from ..service.changes import Changes
@@ -29,9 +34,30 @@ from ..service.credits import Credits
 from ..service.jobs import Job, JobStore
 from .calls import Answer, Call, error_answer
 from .errors import Failure, parse_json
-from .limits import CONTROL_BODY
+from .limits import CONTROL_BODY, send_json
 
 _WAIT_SLICE = 0.02  # how often a waiter re-reads the clock when nothing is reported to it
+
+
+class Route(NamedTuple):
+    method: str
+    path: str  # under /__ormock, in Quart's syntax
+    handler: str  # the name of the method on the handlers object
+
+
+ROUTES = (
+    Route("GET", "/health", "health"),
+    Route("GET", "/report", "client_report"),
+    Route("GET", "/credits", "balances"),
+    Route("GET", "/jobs", "list_jobs"),
+    Route("GET", "/jobs/<job_id>", "show_job"),
+    Route("POST", "/jobs/<job_id>/status", "set_status"),
+    Route("POST", "/clock/advance", "advance_clock"),
+    Route("GET", "/requests", "list_requests"),
+    Route("GET", "/wait", "wait"),
+    Route("POST", "/reset", "reset"),
+    Route("POST", "/record/save", "save_recording"),
+)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -42,48 +68,65 @@ def _answer(answer: Answer) -> Response:
     return Response(answer.body, answer.status, answer.headers, content_type="application/json")
 
 
-def control_app(
-    store: JobStore,
-    changes: Changes,
-    admin_token: str | None,
-    credits: Credits,
-    allow: tuple[str, ...],
-    told: Callable[[Call, float, int], None],
-) -> Quart:
-    """The control API as its own Quart app (`app` mounts it under `/__ormock`). `told(call,
-    started, status)` hears of every request it answers (the log and the dashboard show them)."""
+async def _failure(exc: Failure) -> Response:
+    return _answer(error_answer(exc.code, exc.message))
+
+
+async def _http_error(exc: HTTPException) -> Response:
+    code = exc.code or 500
+    response = _answer(error_answer(code, wire.MESSAGES.get(code, exc.name)))
+    allowed = getattr(exc, "valid_methods", None)  # a 405 says what the path takes (RFC 9110)
+    if allowed:
+        response.headers["Allow"] = ", ".join(allowed)
+    return response
+
+
+async def _crash(exc: Exception) -> Response:
+    logging.getLogger("ormock").exception("unhandled error on %s %s", request.method, request.path)
+    return _answer(error_answer(500))
+
+
+def control_app(handlers: object, admin_token: str | None, allow: tuple[str, ...]) -> ASGIApp:
+    """The control API over `handlers`: a row of `ROUTES` is served where `handlers` has its
+    method, behind the guard."""
     app = Quart("ormock")
     app.config["MAX_CONTENT_LENGTH"] = CONTROL_BODY  # BodyLimits refuses larger bodies before Quart reads them
-    app.register_blueprint(control_api(store, changes, admin_token, credits, allow))
+    for route in ROUTES:
+        handler = getattr(handlers, route.handler, None)
+        if handler is not None:
+            app.add_url_rule("/__ormock" + route.path, route.handler, handler, methods=[route.method])
+    app.register_error_handler(Failure, _failure)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _crash)
+    return ControlGuard(app, admin_token, allow)
 
-    @app.before_request
-    async def _start() -> None:
-        g.started = time.perf_counter()
 
-    @app.after_request
-    async def _told(response: Response) -> Response:
-        told(Call(request.scope), g.get("started", time.perf_counter()), response.status_code)  # type: ignore[arg-type]
-        return response
+class ControlGuard:
+    """In front of the control API: refuses what a web page could send (see `foreign`) and, with
+    an admin token set, a request without it."""
 
-    @app.errorhandler(Failure)
-    async def _failure(exc: Failure) -> Response:
-        return _answer(error_answer(exc.code, exc.message))
+    def __init__(self, inner: ASGIApp, admin_token: str | None, allow: tuple[str, ...]) -> None:
+        self.inner = inner
+        self.admin_token = admin_token
+        self.allow = allow
 
-    @app.errorhandler(HTTPException)
-    async def _http(exc: HTTPException) -> Response:
-        code = exc.code or 500
-        response = _answer(error_answer(code, wire.MESSAGES.get(code, exc.name)))
-        allowed = getattr(exc, "valid_methods", None)  # a 405 says what the path takes (RFC 9110)
-        if allowed:
-            response.headers["Allow"] = ", ".join(allowed)
-        return response
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            problem = self.refusal(Call(scope))
+            if problem is not None:
+                await send_json(send, problem.code, wire.error(problem.code, problem.message))
+                return
+        await self.inner(scope, receive, send)
 
-    @app.errorhandler(Exception)
-    async def _crash(exc: Exception) -> Response:
-        logging.getLogger("ormock").exception("unhandled error on %s %s", request.method, request.path)
-        return _answer(error_answer(500))
-
-    return app
+    def refusal(self, call: Call) -> Failure | None:
+        problem = foreign(call.header("host") or "", call.header("origin"), call.scheme, self.allow)
+        if problem is not None:
+            return Failure(403, problem)
+        if self.admin_token is not None and not hmac.compare_digest(
+            (call.header("authorization") or "").encode(), f"Bearer {self.admin_token}".encode()
+        ):
+            return Failure(401, "the control API needs Authorization: Bearer <admin token>")
+        return None
 
 
 def _namespace() -> str | None:
@@ -158,90 +201,80 @@ def foreign(host: str, origin: str | None, scheme: str, allow: tuple[str, ...]) 
     return None
 
 
-def control_api(
-    store: JobStore, changes: Changes, admin_token: str | None, credits: Credits, allow: tuple[str, ...] = ()
-) -> Blueprint:
-    api = Blueprint("ormock_control", __name__, url_prefix="/__ormock")
+class Control:
+    """The simulated service's control handlers: each reads Quart's `request` and returns a
+    `Response` (the rows of `ROUTES` name them)."""
 
-    def find(job_id: str) -> Job:
-        job = store.get(job_id, _namespace())
+    def __init__(self, store: JobStore, changes: Changes, credits: Credits) -> None:
+        self.store = store
+        self.changes = changes
+        self.credits = credits
+
+    def _find(self, job_id: str) -> Job:
+        job = self.store.get(job_id, _namespace())
         if job is None:
             raise Failure(404, f"no job {job_id}" + (f" under test id {_namespace()}" if _namespace() else ""))
         return job
 
-    def info(job: Job) -> dict[str, Any]:
-        return wire.job_info(job, store.peek(job))
+    def _info(self, job: Job) -> dict[str, Any]:
+        return wire.job_info(job, self.store.peek(job))
 
-    @api.before_request
-    async def _admin() -> None:
-        problem = foreign(request.headers.get("Host", ""), request.headers.get("Origin"), request.scheme, allow)
-        if problem is not None:
-            raise Failure(403, problem)
-        if admin_token is not None and not hmac.compare_digest(
-            request.headers.get("Authorization", "").encode(), f"Bearer {admin_token}".encode()
-        ):
-            raise Failure(401, "the control API needs Authorization: Bearer <admin token>")
-
-    @api.get("/health")
-    async def health() -> Response:
+    async def health(self) -> Response:
+        store = self.store
+        clock = {
+            "mode": "manual" if type(store.clock).__name__ == "ManualClock" else "scaled",
+            "speed": store.clock.speed,
+            "time": store.clock.time(),
+        }
         return json_response(
             {
                 "status": "ok",
                 "jobs": len(store),
-                "clock": {
-                    "mode": "manual" if type(store.clock).__name__ == "ManualClock" else "scaled",
-                    "speed": store.clock.speed,
-                    "time": store.clock.time(),
-                },
+                "clock": clock,
                 "scenario": str(store.scenario.path) if store.scenario.path else None,
                 "notices": list(store.notices),
             }
         )
 
-    @api.get("/report")
-    async def client_report() -> Response:
+    async def client_report(self) -> Response:
         """The client report (docs/client-report.md): every client, or those of `?test_id=`."""
         from .. import report
 
         test_id = request.args.get("test_id", _namespace())
-        return json_response(report.build(store, test_id))
+        return json_response(report.build(self.store, test_id))
 
-    @api.get("/credits")
-    async def balances() -> Response:
+    async def balances(self) -> Response:
         """The credit balances of this test id; `?key=` adds the account of that API key."""
         test_id = _namespace() or ""
-        answer: dict[str, Any] = {"data": credits.accounts(test_id)}
+        answer: dict[str, Any] = {"data": self.credits.accounts(test_id)}
         key = request.args.get("key")
         if key is not None:
-            account = credits.account(test_id, key)
-            answer["key"] = None if account is None else credits.accounts(test_id, account)[0]
+            account = self.credits.account(test_id, key)
+            answer["key"] = None if account is None else self.credits.accounts(test_id, account)[0]
         return json_response(answer)
 
-    @api.get("/jobs")
-    async def jobs() -> Response:
+    async def list_jobs(self) -> Response:
         """Jobs oldest first, a page at a time: `?limit=` (default and most 1000), `?offset=`;
         `next_offset` is where the next page starts, null on the last."""
         limit = _count(request.args.get("limit", str(PAGE)), "limit", PAGE)
         offset = _count(request.args.get("offset", "0"), "offset", None)
         namespace = _namespace()
         if namespace is None:
-            everything: Iterable[Job] = store.jobs()
+            everything: Iterable[Job] = self.store.jobs()
         else:
-            space = store.find_space(namespace)
+            space = self.store.find_space(namespace)
             everything = space.jobs.values() if space is not None else ()
         page = list(itertools.islice(everything, offset, offset + limit + 1))
         more = len(page) > limit
         return json_response(
-            {"data": [info(job) for job in page[:limit]], "next_offset": offset + limit if more else None}
+            {"data": [self._info(job) for job in page[:limit]], "next_offset": offset + limit if more else None}
         )
 
-    @api.get("/jobs/<job_id>")
-    async def one_job(job_id: str) -> Response:
-        return json_response(info(find(job_id)))
+    async def show_job(self, job_id: str) -> Response:
+        return json_response(self._info(self._find(job_id)))
 
-    @api.post("/jobs/<job_id>/status")
-    async def set_status(job_id: str) -> Response:
-        job = find(job_id)
+    async def set_status(self, job_id: str) -> Response:
+        job = self._find(job_id)
         body = await _json_object()
         status = body.get("status")
         if status not in STATUSES:
@@ -251,65 +284,66 @@ def control_api(
             raise Failure(400, "error must be a string")
         if error is not None and status not in TERMINAL - {"completed"}:
             raise Failure(400, "error goes with failed, cancelled or expired")
-        store.force(job, status, error)
-        changes.notify()
-        return json_response(info(job))
+        self.store.force(job, status, error)
+        self.changes.notify()
+        return json_response(self._info(job))
 
-    @api.post("/clock/advance")
-    async def advance() -> Response:
-        body = await _json_object()
-        seconds = _number(body.get("seconds"), "seconds")
-        if store.clock.time() + seconds > MAX_TIME:
-            raise Failure(
-                400, f"seconds: {seconds:g} would take the clock past 9999-12-31, the last time ormock can show"
-            )
-        store.clock.advance(seconds)
-        changes.notify()
-        return json_response({"time": store.clock.time(), "advanced": seconds})
+    async def advance_clock(self) -> Response:
+        seconds = await seconds_to_advance(self.store.clock.time())
+        self.store.clock.advance(seconds)
+        self.changes.notify()
+        return json_response({"time": self.store.clock.time(), "advanced": seconds})
 
-    @api.get("/requests")
-    async def requests() -> Response:
-        job_id, path = request.args.get("job"), request.args.get("path")
+    async def list_requests(self) -> Response:
+        job_id = request.args.get("job")
+        path = request.args.get("path")
+        kind = request.args.get("kind")
         since = request.args.get("since")
         if since is not None and not (since.isdigit() and len(since) <= 18):
             raise Failure(400, f"since must be a journal sequence number, not '{safe.shown(since, 40)}'")
-        entries = store.journal(_namespace())
+        entries = self.store.journal(_namespace())
         if job_id:
             entries = [e for e in entries if e.job_id == job_id]
         if path:
             entries = [e for e in entries if e.path.startswith(path)]
-        if request.args.get("kind"):
-            entries = [e for e in entries if e.kind == request.args["kind"]]
+        if kind:
+            entries = [e for e in entries if e.kind == kind]
         if since is not None:
             entries = [e for e in entries if e.seq > int(since)]
         return json_response({"data": [wire.entry(e) for e in entries]})
 
-    @api.get("/wait")
-    async def wait() -> Response:
-        job_id, wanted = request.args.get("job"), request.args.get("status")
+    async def wait(self) -> Response:
+        job_id = request.args.get("job")
+        wanted = request.args.get("status")
         if not job_id:
             raise Failure(400, "job is required: /__ormock/wait?job=<id>&status=<status>&timeout=<seconds>")
         if wanted not in STATUSES:
             raise Failure(400, f"status must be one of {', '.join(STATUSES)}, not {json.dumps(wanted)}")
         timeout = _number(request.args.get("timeout", "10"), "timeout")
-        job = find(job_id)
+        job = self._find(job_id)
         deadline = time.monotonic() + timeout
         while True:
-            status = store.peek(job).status
+            status = self.store.peek(job).status
             if status == wanted:
-                return json_response(info(job))
+                return json_response(self._info(job))
             if status in TERMINAL:
                 raise Failure(409, f"job {job_id} ended as {status}; it will never be {wanted}")
             left = deadline - time.monotonic()
             if left <= 0:
                 raise Failure(408, f"job {job_id} is still {status} after {timeout:g} s, not {wanted}")
-            await changes.wait(min(left, _WAIT_SLICE))
+            await self.changes.wait(min(left, _WAIT_SLICE))
 
-    @api.post("/reset")
-    async def reset() -> Response:
+    async def reset(self) -> Response:
         namespace = _namespace()
-        store.reset(namespace)
-        changes.notify()
+        self.store.reset(namespace)
+        self.changes.notify()
         return json_response({"reset": namespace if namespace is not None else "all"})
 
-    return api
+
+async def seconds_to_advance(now: float) -> float:
+    """The `seconds` of a clock-advance body: a finite span that keeps the clock showable."""
+    body = await _json_object()
+    seconds = _number(body.get("seconds"), "seconds")
+    if now + seconds > MAX_TIME:
+        raise Failure(400, f"seconds: {seconds:g} would take the clock past 9999-12-31, the last time ormock can show")
+    return seconds

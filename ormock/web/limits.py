@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .._asgi import send_whole
+from .._asgi import ASGIApp, send_whole
 from ..service import wire
 from . import routes
 
@@ -21,8 +21,6 @@ MAX_BODY = 32 * 1024 * 1024
 CONTROL_BODY = 1024 * 1024
 OTHER_BODY = 64 * 1024
 TOTAL_BODIES = 128 * 1024 * 1024
-
-ASGIApp = Callable[..., Awaitable[None]]
 
 
 class _Refused(Exception):

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import safe
-from .._asgi import lifespan
+from .._asgi import ASGIApp, lifespan
 from ..scenario.catalogue import MODEL_KEYS
 from ..scenario.loader import TERMINAL
 from ..service import wire
@@ -84,6 +84,16 @@ class Recorder:
         self.seen: deque[Entry] = deque(maxlen=64)  # the latest requests, for the dashboard
         self.started = datetime.now(UTC)
         self._client: Any = None
+        self._control: ASGIApp | None = None
+
+    def control(self) -> ASGIApp:
+        """The recorder's rows of the control API, behind the same guard as the service's, built
+        (and Quart imported) on the first control request."""
+        if self._control is None:
+            from .control import control_app
+
+            self._control = control_app(RecorderControl(self), None, ())
+        return self._control
 
     # --- the proxy --------------------------------------------------------------------------------
     def client(self) -> Any:
@@ -103,6 +113,9 @@ class Recorder:
             return
         if scope["type"] != "http":
             return
+        if scope["path"].startswith(routes.CONTROL_PREFIX):
+            await self.control()(scope, receive, send)
+            return
         call = Call(scope)
         body = b""
         while True:
@@ -113,21 +126,6 @@ class Recorder:
                 return
             if not message.get("more_body", False):
                 break
-        if call.path == "/__ormock/record/save" and call.method == "POST":
-            written = self.save()
-            await _json(send, 200, {"written": [str(p) for p in written]})
-            return
-        if call.path == "/__ormock/clock/advance" and call.method == "POST":
-            seconds = float(json.loads(body or b"{}").get("seconds", 0))
-            if not 0 <= seconds < 1e9:
-                await _json(send, 400, wire.error(400, "seconds must be between 0 and 1e9"))
-                return
-            self.clock.advance(seconds)
-            await _json(send, 200, {"time": self.clock.time()})
-            return
-        if call.path == "/__ormock/health":
-            await _json(send, 200, {"status": "ok", "recording": len(self.jobs), "upstream": self.upstream})
-            return
         if not call.path.startswith("/api/v1/"):
             await _json(send, 404, wire.error(404))
             return
@@ -402,3 +400,29 @@ def _catalogue(listing: list[dict[str, Any]]) -> str:
         if "id" in kept:
             lines += ["[[model]]", *(f"{_key(k)} = {_toml(v)}" for k, v in kept.items()), ""]
     return "\n".join(lines)
+
+
+class RecorderControl:
+    """The recorder's control handlers: save what is recorded so far, move its clock, say how it
+    is (rows of `control.ROUTES`)."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    async def save_recording(self) -> Any:
+        from .control import json_response
+
+        return json_response({"written": [str(path) for path in self.recorder.save()]})
+
+    async def advance_clock(self) -> Any:
+        from .control import json_response, seconds_to_advance
+
+        clock = self.recorder.clock
+        clock.advance(await seconds_to_advance(clock.time()))
+        return json_response({"time": clock.time()})
+
+    async def health(self) -> Any:
+        from .control import json_response
+
+        recorder = self.recorder
+        return json_response({"status": "ok", "recording": len(recorder.jobs), "upstream": recorder.upstream})
