@@ -13,7 +13,7 @@ import pytest
 from openapi import async_hook, sync_hook
 
 from ormock import ManualClock, create_app, load_scenario, parse_scenario
-from ormock.service.jobs import JobStore
+from ormock.service.store import JobStore
 
 # The JavaScript client checks run only in the `clients` nox session (they install packages from
 # the npm registry and need Node 20+), which sets ORMOCK_NODE_CLIENTS=1.

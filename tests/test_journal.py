@@ -119,7 +119,7 @@ def test_a_download_the_client_abandons_is_recorded_as_cut_off(tmp_path):
 
 
 def test_log_lines_say_what_was_scripted_and_what_was_cut_off(mock):
-    from ormock.service.jobs import Entry
+    from ormock.service.journal import Entry
 
     lines: list[str] = []
     log = Lines(emit=lines.append)
@@ -160,7 +160,7 @@ def test_each_fact_of_a_request_lands_in_its_own_field_of_the_entry():
 
     from ormock.scenario.loader import parse
     from ormock.service.clock import ManualClock
-    from ormock.service.jobs import Entry
+    from ormock.service.journal import Entry
     from ormock.web.api import Exchange
     from ormock.web.app import create_app
     from ormock.web.calls import Call

@@ -11,7 +11,7 @@ from conftest import KEY, SEEDANCE
 from server import running
 
 from ormock.service import faults as faults_module
-from ormock.service.jobs import StatusWatcher
+from ormock.service.watcher import StatusWatcher
 
 LONG = '[default]\ntimeline = [{ status = "in_progress", for = "1h" }, { status = "completed" }]\n'
 

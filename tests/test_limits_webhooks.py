@@ -5,6 +5,8 @@ connections; a reset touches only what it resets."""
 from __future__ import annotations
 
 import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 from conftest import KEY, SEEDANCE
@@ -27,7 +29,7 @@ async def test_every_failed_attempt_counts_whatever_the_exception(make_mock, mon
     dispatcher = mock.app.dispatcher
 
     class Broken:
-        async def post(self, *args, **kwargs):
+        def stream(self, *args, **kwargs):
             raise ValueError("not a URL this client can send to")
 
     monkeypatch.setattr(dispatcher, "_client_for", lambda url: Broken())
@@ -75,3 +77,49 @@ def test_a_reset_of_one_namespace_leaves_the_others_alone():
         assert len(hooks.deliveries) == 3  # a's was not sent again by either reset
         assert len({d.headers["X-OpenRouter-Idempotency-Key"] for d in deliveries}) == 3
         assert [job["test_id"] for job in sim.jobs()] == ["a", "d"]
+
+
+def test_a_receiver_answering_without_end_costs_the_sender_nothing():
+    """A receiver (any client names one) that answers an endless body: the sender reads the status
+    and never the body, so the delivery counts at once and the receiver is cut off long before it
+    has sent its 64 MB (it was read whole: a 1 GB answer cost 2.2 GB a delivery)."""
+    sent: list[int] = []
+    done = threading.Event()
+
+    class Endless(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", str(64 * 1024 * 1024))
+            self.end_headers()
+            chunk, total = b"x" * 65536, 0
+            try:
+                while total < 64 * 1024 * 1024:
+                    self.wfile.write(chunk)
+                    total += len(chunk)
+            except OSError:
+                pass
+            finally:
+                sent.append(total)
+                done.set()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Endless)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    try:
+        with Simulator(parse_scenario(f'[webhooks]\nurl = "{url}"\n' + DONE)) as sim:
+            with httpx.Client(base_url=sim.base_url, headers=KEY) as http:
+                job = http.post("/videos", json={"model": SEEDANCE, "prompt": "x"}).json()["id"]
+            deadline = time.monotonic() + 15  # bounds a failing test only
+            while not sim.requests(kind="webhook") and time.monotonic() < deadline:
+                time.sleep(0.01)
+            (attempt,) = sim.requests(kind="webhook")
+            assert attempt["job_id"] == job
+            assert attempt["status"] == 200
+            assert done.wait(15)
+    finally:
+        server.shutdown()
+    assert sent[0] < 32 * 1024 * 1024

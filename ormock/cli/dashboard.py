@@ -31,7 +31,10 @@ from rich.text import Text
 from .. import report, safe
 from ..scenario.loader import STATUSES, TERMINAL
 from ..service.clock import ManualClock
-from ..service.jobs import Entry, Job, JobStore, StatusWatcher
+from ..service.jobs import Job
+from ..service.journal import Entry
+from ..service.store import JobStore
+from ..service.watcher import StatusWatcher
 
 if TYPE_CHECKING:
     from ..web.record import Recorder

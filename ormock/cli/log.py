@@ -17,7 +17,10 @@ from typing import Any
 
 from .. import safe
 from ..service.clock import ManualClock
-from ..service.jobs import Entry, Job, JobStore, StatusWatcher
+from ..service.jobs import Job
+from ..service.journal import Entry
+from ..service.store import JobStore
+from ..service.watcher import StatusWatcher
 
 Emit = Callable[[str], None]
 

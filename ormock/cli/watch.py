@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..scenario.loader import ScenarioError, load
-from ..service.jobs import JobStore
+from ..service.store import JobStore
 
 
 def _signature(path: Path) -> tuple[int, int] | None:

@@ -24,7 +24,9 @@ from typing import Any
 
 from .. import safe
 from ..scenario.loader import TERMINAL
-from ..service.jobs import Entry, Job, JobStore
+from ..service.jobs import Job
+from ..service.journal import Entry
+from ..service.store import JobStore
 
 CHECKS = (
     "poll interval",

@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..scenario.loader import TERMINAL
-from .jobs import Job, JobStore, StatusWatcher
+from .jobs import Job
+from .store import JobStore
+from .watcher import StatusWatcher
 
 SHARED = ""  # the account name of a balance all keys share
 

@@ -14,7 +14,8 @@ import logging
 import secrets
 
 from ..scenario.loader import Fault, Rule
-from .jobs import Job, JobStore
+from .jobs import Job
+from .store import JobStore
 
 HANG_SECONDS = 600.0  # how long a hung request waits before giving up on its own
 MAX_BUCKETS = 1024  # rate-limit buckets (API keys) kept per test id; the oldest goes past this

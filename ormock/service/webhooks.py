@@ -32,7 +32,9 @@ if TYPE_CHECKING:  # httpx is imported when the first delivery is sent, not at s
 from .. import safe
 from ..scenario.loader import TERMINAL
 from . import wire
-from .jobs import Job, JobStore, StatusWatcher
+from .jobs import Job
+from .store import JobStore
+from .watcher import StatusWatcher
 
 SIGNATURE = "X-OpenRouter-Signature"
 IDEMPOTENCY = "X-OpenRouter-Idempotency-Key"
@@ -151,10 +153,7 @@ class Dispatcher:
         started = time.perf_counter()
         status, error = 0, None
         try:
-            response = await self._client_for(url).post(
-                url, content=delivery.body, headers=headers, timeout=timeout or self.settings.timeout
-            )
-            status = response.status_code
+            status = await self._post(url, delivery.body, headers, timeout or self.settings.timeout)
             if not 200 <= status < 300:
                 error = f"the receiver answered {status}"
         except Exception as exc:  # every failed attempt counts, whatever failed
@@ -177,6 +176,15 @@ class Dispatcher:
         delivery.attempts += 1
         delivery.results.append(error or str(status))
         return error is None
+
+    async def _post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+        """POSTs `body` and returns the receiver's status. Its answer's body is never read (a
+        receiver may answer anything, of any size), and the whole attempt has `timeout` seconds,
+        however slowly the receiver trickles its answer."""
+        async with asyncio.timeout(timeout):
+            request = self._client_for(url).stream("POST", url, content=body, headers=headers, timeout=timeout)
+            async with request as response:
+                return response.status_code
 
     async def _send(self, delivery: Delivery) -> None:
         try:

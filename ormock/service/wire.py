@@ -14,7 +14,8 @@ from urllib.parse import quote
 
 from .. import safe
 from ..scenario.catalogue import VideoModel
-from .jobs import Entry, Job, View
+from .jobs import Job, View
+from .journal import Entry
 
 # The service's own words for each error status (the spec's examples where it has them).
 

@@ -20,7 +20,8 @@ from ..scenario.submit import Rejected, callback_problem, check
 from ..service import wire
 from ..service.credits import Credits
 from ..service.faults import HANG_SECONDS, Faults
-from ..service.jobs import Job, JobStore
+from ..service.jobs import Job
+from ..service.store import JobStore
 from . import routes
 from .auth import bearer_key, problem_with
 from .calls import Answer, Call, error_answer, polled

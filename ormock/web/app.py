@@ -22,7 +22,8 @@ from ..service.changes import Changes
 from ..service.clock import Clock, ScaledClock
 from ..service.credits import Credits
 from ..service.faults import Faults
-from ..service.jobs import Entry, JobStore
+from ..service.journal import Entry
+from ..service.store import JobStore
 from ..service.webhooks import Dispatcher
 from ..tasks import supervised
 from . import routes

@@ -17,7 +17,8 @@ from .errors import retry_headers
 
 if TYPE_CHECKING:
     from ..service.faults import Faults
-    from ..service.jobs import Job, JobStore, View
+    from ..service.jobs import Job, View
+    from ..service.store import JobStore
 
 
 def decoded(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:

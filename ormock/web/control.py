@@ -31,7 +31,8 @@ from ..scenario.loader import STATUSES, TERMINAL
 from ..service import wire
 from ..service.changes import Changes
 from ..service.credits import Credits
-from ..service.jobs import Job, JobStore
+from ..service.jobs import Job
+from ..service.store import JobStore
 from .calls import Answer, Call, error_answer
 from .errors import Failure, parse_json
 from .limits import CONTROL_BODY, send_json

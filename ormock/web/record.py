@@ -33,7 +33,7 @@ from ..scenario.catalogue import MODEL_KEYS
 from ..scenario.loader import TERMINAL
 from ..service import wire
 from ..service.clock import Clock
-from ..service.jobs import Entry
+from ..service.journal import Entry
 from . import routes
 from .calls import Call
 from .limits import send_json as _json
