@@ -23,11 +23,10 @@ from rich.table import Table
 from rich.text import Text
 
 from ..report.checks import CHECKS, RANK
-from ..scenario.loader import Rule, Scenario
+from ..scenario.loader import TERMINAL, Rule, Scenario
 from ..scenario.submit import Rejected, check
 from ..simulator import Simulator
 
-TERMINAL = {"completed", "failed", "cancelled", "expired"}
 POLL_EVERY = 10.0  # scenario seconds, as the service documents (10-30 s)
 ATTEMPTS = 5
 
