@@ -55,7 +55,7 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff (lint and format) and mypy."""
-    session.install("-e", ".[lint]")
+    session.install("-e", ".[lint,fast]", "pytest")  # mypy reads the servers and the plugin against what they import
     session.run("ruff", "check", "ormock", "tests", "bench", "tools", "noxfile.py")
     session.run("ruff", "format", "--check", "ormock", "tests", "bench", "tools", "noxfile.py")
     session.run("mypy")
