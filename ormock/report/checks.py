@@ -46,6 +46,12 @@ class Finding:
     times: list[float] = field(default_factory=list)  # scenario clock
 
 
+def _finding(check: str, verdict: str, summary: str, job: str | None, evidence: Iterable[Entry]) -> Finding:
+    """A finding whose evidence is these journal entries: their seqs and their times."""
+    shown = list(evidence)
+    return Finding(check, verdict, summary, job, [e.seq for e in shown], [e.time for e in shown])
+
+
 def redact_key(key: str | None) -> str:
     """An API key as a report shows it: enough to tell keys apart, not enough to use one."""
     if not key:
@@ -176,14 +182,13 @@ class _Judge:
                 continue
             median = statistics.median(gaps)
             verdict = "fail" if median < least else "warn"
-            yield Finding(
+            yield _finding(
                 "poll interval",
                 verdict,
                 f"polled {len(polls)} times, {len(close)} of them within {least:g} s of the last (scenario time; "
                 f"median gap {median:.2f} s, shortest {min(gaps):.2f} s)",
                 job_id,
-                [e.seq for pair in close[:5] for e in pair],
-                [e.time for pair in close[:5] for e in pair],
+                (e for pair in close[:5] for e in pair),
             )
 
     def polls_after_the_end(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
@@ -193,13 +198,12 @@ class _Judge:
                 continue
             late = polls[ended + 1 :]
             if late:
-                yield Finding(
+                yield _finding(
                     "polls after the end",
                     "fail" if len(late) > 1 else "warn",
                     f"polled {len(late)} more time(s) after it reported {polls[ended].seen}",
                     job_id,
-                    [polls[ended].seq, *(e.seq for e in late[:5])],
-                    [polls[ended].time, *(e.time for e in late[:5])],
+                    (polls[ended], *late[:5]),
                 )
 
     def retry_after(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
@@ -214,14 +218,13 @@ class _Judge:
             position = bisect.bisect_right(same, index)
             after = api[same[position]] if position < len(same) else None
             if after is not None and after.wall - told.wall < told.retry_after - 0.001:
-                yield Finding(
+                yield _finding(
                     "retry-after",
                     "fail",
                     f"sent {after.what} again {after.wall - told.wall:.3f} s after a {told.status} that said "
                     f"Retry-After {told.retry_after:g} s (real time)",
                     told.job_id,
-                    [told.seq, after.seq],
-                    [told.time, after.time],
+                    (told, after),
                 )
 
     def retried_client_errors(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
@@ -231,14 +234,13 @@ class _Judge:
             refused = api[index]
             again = api[after[0]] if after else None
             if again is not None:
-                yield Finding(
+                yield _finding(
                     "retried client errors",
                     "fail",
                     f"sent {refused.method} {safe.shown(refused.path, 80)} again unchanged after a {refused.status}"
                     f" ({safe.shown(refused.error or '', 80)})",
                     refused.job_id,
-                    [refused.seq, again.seq],
-                    [refused.time, again.time],
+                    (refused, again),
                 )
 
     def no_backoff(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
@@ -263,15 +265,14 @@ class _Judge:
             # no wait at all (each retry within 0.1 s), or waits that never grow
             flat = all(gap < NO_WAIT for gap in gaps) or all(b <= a * 1.1 for a, b in itertools.pairwise(gaps))
             if len(gaps) >= 2 and flat:
-                yield Finding(
+                yield _finding(
                     "5xx without backoff",
                     "fail",
                     f"retried {first.method} {safe.shown(first.path, 80)} {len(gaps)} times after "
                     f"{first.status or 'a drop'} at intervals that did not grow "
                     f"({', '.join(f'{g:.3f}' for g in gaps)} s)",
                     first.job_id,
-                    [e.seq for e in chain],
-                    [e.time for e in chain],
+                    chain,
                 )
 
     def never_downloaded(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
@@ -288,30 +289,28 @@ class _Judge:
             if any(e.status == 200 and e.complete for e in got):
                 continue
             if gone:
-                yield Finding(
+                yield _finding(
                     "never downloaded",
                     "fail",
                     "fetched its content only after it had expired (410)",
                     job_id,
-                    [e.seq for e in gone],
-                    [e.time for e in gone],
+                    gone,
                 )
             else:  # the evidence: the poll that told the client it had completed, and any partial downloads
                 told = [e for e in self.polls.get(job_id, []) if e.seen == "completed"][:1] + got
-                yield Finding(
+                yield _finding(
                     "never downloaded",
                     "warn",
                     "completed, but its content was never fetched whole",
                     job_id,
-                    [e.seq for e in told],
-                    [e.time for e in told],
+                    told,
                 )
 
     def too_early(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
         for entry in itertools.chain.from_iterable(self.downloads.values()):
             if entry.status == 409:
                 why = f"asked for content while {safe.shown(entry.error or '')}"
-                yield Finding("downloaded too early", "fail", why, entry.job_id, [entry.seq], [entry.time])
+                yield _finding("downloaded too early", "fail", why, entry.job_id, (entry,))
 
     def keyless(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
         for entry in itertools.chain(*self.polls.values(), *self.downloads.values()):
@@ -322,13 +321,12 @@ class _Judge:
             owner_key = self.owner[entry.job_id][0]
             if _key(entry) != owner_key:
                 what = "no key" if not _key(entry) else f"key {redact_key(_key(entry))}"
-                yield Finding(
+                yield _finding(
                     "keyless requests",
                     "fail",
                     f"{entry.what} with {what}, not the key that submitted it ({redact_key(owner_key)})",
                     entry.job_id,
-                    [entry.seq],
-                    [entry.time],
+                    (entry,),
                 )
 
     def duplicates(self, client: tuple[str, str], entries: list[Entry]) -> Iterable[Finding]:
@@ -343,13 +341,12 @@ class _Judge:
             same = before[_signature(later)]
             earlier = next((e for e in same if ended_at.get(e.job_id or "", 1 << 62) > later.seq), None)
             if earlier is not None:
-                yield Finding(
+                yield _finding(
                     "duplicate submits",
                     "warn",
                     f"submitted the same body again while job {earlier.job_id} had not ended",
                     later.job_id,
-                    [earlier.seq, later.seq],
-                    [earlier.time, later.time],
+                    (earlier, later),
                 )
             same.append(later)
 
@@ -360,22 +357,20 @@ class _Judge:
             accepted = [e for e in tries if 200 <= e.status < 300]
             if forged and accepted:
                 why = "a bad signature" if job and job.rule.webhook.bad_signature else "a stale timestamp"
-                yield Finding(
+                yield _finding(
                     "webhook receiver",
                     "fail",
                     f"the receiver accepted (2xx) a delivery with {why}",
                     job_id,
-                    [e.seq for e in accepted],
-                    [e.time for e in accepted],
+                    accepted,
                 )
             elif not forged and not accepted and len(tries) > self.store.scenario.webhooks.retries:
-                yield Finding(
+                yield _finding(
                     "webhook receiver",
                     "fail",
                     f"no delivery got a 2xx ({len(tries)} attempt(s): {safe.shown(tries[-1].error or '')})",
                     job_id,
-                    [e.seq for e in tries],
-                    [e.time for e in tries],
+                    tries,
                 )
 
 
