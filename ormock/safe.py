@@ -32,6 +32,16 @@ def shown(text: object, limit: int = MAX_SHOWN) -> str:
     return _UNSAFE.sub(_escape, value)
 
 
+def key(value: str | None) -> str:
+    """An API key as ormock shows it anywhere (report, journal, credits): enough to tell keys
+    apart, not enough to use one."""
+    if not value:
+        return "(no key)"
+    if len(value) <= 8:
+        return REDACTED
+    return f"{shown(value[:6], 6)}…{shown(value[-4:], 4)}"
+
+
 def secret_query(query: dict[str, str]) -> dict[str, str]:
     """A query string's parameters with secret-looking values redacted."""
     if not query:

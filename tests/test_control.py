@@ -124,7 +124,7 @@ async def test_request_journal_redacts_keys_and_filters(mock):
     assert [(e["method"], e["status"]) for e in entries] == [("POST", 202), ("POST", 202), ("GET", 200), ("GET", 200)]
     submit = entries[0]
     assert submit["body"] == {"model": "bytedance/seedance-2.0", "prompt": "golden retriever"}
-    assert submit["headers"]["authorization"] == "Bearer [redacted]"
+    assert submit["headers"]["authorization"] == "Bearer sk-or-…test"
     assert "sk-or-test" not in str(entries)
     assert submit["job_id"] == first and submit["rule"] == "happy path"
     assert entries[3]["query"] == {"foo": "bar"}

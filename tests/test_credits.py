@@ -88,7 +88,7 @@ def test_balances_per_api_key():
         other.generate(model=SEEDANCE, prompt="x")  # "*" gives every other key a balance of its own
         assert sim.credits(key="sk-or-rich")["key"]["held"] == pytest.approx(1.2)
         assert sim.credits(key="sk-or-poor")["key"]["available"] == 0.0
-        assert {a["key"] for a in sim.credits()["data"]} == {"…rich", "…poor", "…ther"}
+        assert {a["key"] for a in sim.credits()["data"]} == {"sk-or-…rich", "sk-or-…poor", "sk-or-…ther"}
 
 
 def test_unlimited_keys_and_namespaces_are_apart():

@@ -52,15 +52,6 @@ def _finding(check: str, verdict: str, summary: str, job: str | None, evidence: 
     return Finding(check, verdict, summary, job, [e.seq for e in shown], [e.time for e in shown])
 
 
-def redact_key(key: str | None) -> str:
-    """An API key as a report shows it: enough to tell keys apart, not enough to use one."""
-    if not key:
-        return "(no key)"
-    if len(key) <= 8:
-        return "[redacted]"
-    return f"{key[:6]}…{key[-4:]}"
-
-
 def _key(entry: Entry) -> str:
     """The API key an entry was sent with."""
     return entry.key
@@ -320,11 +311,11 @@ class _Judge:
                 continue
             owner_key = self.owner[entry.job_id][0]
             if _key(entry) != owner_key:
-                what = "no key" if not _key(entry) else f"key {redact_key(_key(entry))}"
+                what = "no key" if not _key(entry) else f"key {safe.key(_key(entry))}"
                 yield _finding(
                     "keyless requests",
                     "fail",
-                    f"{entry.what} with {what}, not the key that submitted it ({redact_key(owner_key)})",
+                    f"{entry.what} with {what}, not the key that submitted it ({safe.key(owner_key)})",
                     entry.job_id,
                     (entry,),
                 )
@@ -416,7 +407,7 @@ def _build(store: JobStore, test_id: str | None) -> dict[str, Any]:
             overall = max((str(c["verdict"]) for c in checks), key=RANK.__getitem__, default="pass")
             clients.append(
                 {
-                    "client": {"key": redact_key(key), "test_id": space.test_id, "user_agent": safe.shown(agent, 120)},
+                    "client": {"key": safe.key(key), "test_id": space.test_id, "user_agent": safe.shown(agent, 120)},
                     "verdict": overall,
                     "checks": checks,
                 }

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import safe
 from ..scenario.loader import TERMINAL
 from .jobs import Job
 from .store import JobStore
@@ -40,7 +41,7 @@ class Account:
         return self.start - self.charged - self.held
 
     def as_json(self, name: str) -> dict[str, Any]:
-        shown = "(all keys)" if name == SHARED else f"…{name[-4:]}" if len(name) > 8 else "[redacted]"
+        shown = "(all keys)" if name == SHARED else safe.key(name)
         return {
             "key": shown,
             "balance": round(self.start - self.charged, 10),

@@ -136,8 +136,8 @@ def redacted(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
     for raw_name, raw_value in headers:
         name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
         if name.lower() == "authorization":
-            scheme = value.split(" ", 1)[0] if " " in value else ""
-            value = f"{scheme} [redacted]".strip()
+            scheme, _, secret = value.partition(" ")
+            value = f"{scheme} {safe.key(secret.strip())}" if secret else safe.REDACTED
         shown[name.lower()] = value
     return shown
 

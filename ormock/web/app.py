@@ -167,7 +167,7 @@ class App:
             return self._unrouted(ex)
         except Failure as exc:
             return self.api.failure(ex, exc)
-        except (ClientGone, asyncio.CancelledError):
+        except ClientGone:
             raise
         except Exception:
             logging.getLogger("ormock").exception("unhandled error on %s %s", ex.call.method, ex.call.path)
