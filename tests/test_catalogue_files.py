@@ -71,3 +71,20 @@ def test_pull_refuses_to_overwrite_and_reports_an_upstream_that_is_down(tmp_path
     assert "already exists" in ormock("models", "pull", "--out", str(tmp_path / "c.json")).stderr
     down = ormock("models", "pull", "--upstream", "http://127.0.0.1:9/api/v1", "--out", str(tmp_path / "d.json"))
     assert down.returncode == 2 and "gave no models listing (ConnectError" in down.stderr
+
+
+def test_a_catalogue_file_nested_too_deeply_is_a_sentence_everywhere_it_is_read(tmp_path):
+    """A hostile catalogue (3,000 nested lists) is one line saying why, from `models diff`,
+    `validate` and `serve --catalogue` alike: never a RecursionError's traceback."""
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 3000 + "]" * 3000)
+    (tmp_path / "uses.toml").write_text('catalogue = "deep.json"\n[default]\n')
+    for args in (
+        ("models", "diff", str(deep)),
+        ("validate", str(tmp_path / "uses.toml")),
+        ("serve", "seedance", "--catalogue", str(deep), "--port", "0", "--no-dashboard"),
+    ):
+        done = ormock(*args)
+        assert done.returncode != 0, args
+        assert "Traceback" not in done.stderr + done.stdout, args
+        assert "nested too deeply" in done.stderr + done.stdout, args

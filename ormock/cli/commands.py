@@ -82,15 +82,12 @@ def _with_catalogue(loaded: Scenario, file: Path) -> Scenario:
     """`loaded` with the models of `file` (its own [[model]] tables still applied on top)."""
     import dataclasses
 
-    from pydantic import ValidationError
-
     from ..scenario import catalogue
 
     try:
         models = catalogue.read_file(file)
-    except (OSError, ValueError, ValidationError) as exc:
-        _fail(f"ormock: --catalogue {file}: {exc.strerror if isinstance(exc, OSError) else str(exc).splitlines()[0]}")
-        raise  # unreachable
+    except catalogue.CatalogueError as exc:
+        _fail(f"ormock: --catalogue {file}: {exc}")
     own = {key: model for key, model in loaded.models.items() if key not in catalogue.builtin()}
     return dataclasses.replace(loaded, models={**models, **own})
 
@@ -484,15 +481,12 @@ def models_diff(
 ) -> None:
     """What changed in FILE against the built-in catalogue: models added or removed, and changed
     durations, resolutions, aspect ratios, sizes, flags and prices."""
-    from pydantic import ValidationError
-
     from ..scenario import catalogue
 
     try:
         pulled = catalogue.read_file(file)
-    except (OSError, ValueError, ValidationError) as exc:
-        _fail(f"ormock models diff: cannot read {file}: {exc.strerror if isinstance(exc, OSError) else exc}")
-        raise  # unreachable
+    except catalogue.CatalogueError as exc:
+        _fail(f"ormock models diff: cannot read {file}: {exc}")
     lines = catalogue.diff(catalogue.builtin(), pulled)
     for line in lines:
         typer.echo(line)

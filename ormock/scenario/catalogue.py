@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 AspectRatio = Literal["16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3", "21:9", "9:21"]
 FrameType = Literal["first_frame", "last_frame"]
@@ -77,13 +77,25 @@ def from_listing(entries: list[dict[str, Any]]) -> dict[str, VideoModel]:
     return found
 
 
+class CatalogueError(ValueError):
+    """Why a catalogue file cannot be read, in one line."""
+
+
 def read_file(path: Path) -> dict[str, VideoModel]:
-    """The catalogue in a file written by `ormock models pull` (a `{"data": [...]}` listing)."""
-    data = json.loads(path.read_text("utf-8"))
-    entries = data.get("data") if isinstance(data, dict) else data
-    if not isinstance(entries, list):
-        raise ValueError('a catalogue file holds a models listing: {"data": [...]}')
-    return from_listing(entries)
+    """The catalogue in a file written by `ormock models pull` (a `{"data": [...]}` listing).
+    Raises CatalogueError, whatever is wrong with the file."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        entries = data.get("data") if isinstance(data, dict) else data
+        if not isinstance(entries, list):
+            raise CatalogueError('a catalogue file holds a models listing: {"data": [...]}')
+        return from_listing(entries)
+    except OSError as exc:
+        raise CatalogueError(exc.strerror or str(exc)) from None
+    except RecursionError:
+        raise CatalogueError("the file is nested too deeply to be a models listing") from None
+    except (ValueError, ValidationError) as exc:  # broken JSON, an entry of the wrong shape
+        raise CatalogueError((str(exc).splitlines() or ["not a models listing"])[0]) from None
 
 
 def diff(old: dict[str, VideoModel], new: dict[str, VideoModel]) -> list[str]:

@@ -24,9 +24,8 @@ def _models(file: ScenarioFile, problems: list[Problem], base: Path) -> dict[str
     if file.catalogue is not None:
         try:
             models = catalogue.read_file(base / file.catalogue)
-        except (OSError, ValueError, ValidationError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else str(exc).splitlines()[0]
-            problems.append(Problem(("catalogue",), f"cannot read the catalogue file {file.catalogue}: {reason}"))
+        except catalogue.CatalogueError as exc:
+            problems.append(Problem(("catalogue",), f"cannot read the catalogue file {file.catalogue}: {exc}"))
     for i, table in enumerate(file.model):
         if not isinstance(table.get("id"), str) or not table["id"]:
             problems.append(Problem(("model", i, "id"), "every [[model]] needs an `id`"))
