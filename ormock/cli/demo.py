@@ -69,10 +69,7 @@ def request_for(rule: Rule, scenario: Scenario) -> dict[str, Any] | None:
         prompt = next((c for c in candidates if re.search(match.prompt_regex, c)), "")
         if not prompt:
             return None
-    body: dict[str, Any] = {"prompt": prompt}
-    for key in ("duration", "resolution", "aspect_ratio", "size", "generate_audio"):
-        if getattr(match, key) is not None:
-            body[key] = getattr(match, key)
+    body: dict[str, Any] = {"prompt": prompt, **match.parameters()}
     image = {"url": "https://example.com/frame.png"}
     if match.input == "frame_images":
         body["frame_images"] = [{"type": "image_url", "image_url": image, "frame_type": "first_frame"}]

@@ -16,7 +16,6 @@ from .submit import Rejected, callback_problem, check
 
 # Every error status the service declares across the video API (the spec and the official SDK).
 SERVICE_CODES = frozenset({400, 401, 402, 403, 404, 408, 409, 410, 413, 422, 429, 499, 500, 502, 503, 504})
-_MATCHED_PARAMETERS = ("duration", "resolution", "aspect_ratio", "size", "generate_audio")
 
 
 def _models(file: ScenarioFile, problems: list[Problem], base: Path) -> dict[str, VideoModel]:
@@ -46,7 +45,7 @@ def _models(file: ScenarioFile, problems: list[Problem], base: Path) -> dict[str
 
 def _unreachable(loc: tuple[Any, ...], match: Match, models: dict[str, VideoModel]) -> list[Problem]:
     """Errors for a match whose own parameters each named model refuses before rules are picked."""
-    asked = {key: getattr(match, key) for key in _MATCHED_PARAMETERS if getattr(match, key) is not None}
+    asked = match.parameters()
     if match.input == "frame_images":
         asked["frame_images"] = [{"type": "image_url", "image_url": {"url": "x"}, "frame_type": "first_frame"}]
     found = []
@@ -75,10 +74,9 @@ def covers(first: Match, later: Match) -> bool:
         return False
     if first.prompt_sha256 is not None and first.prompt_sha256 != later.prompt_sha256:
         return False
-    for key in (*_MATCHED_PARAMETERS, "input"):
-        if getattr(first, key) is not None and getattr(first, key) != getattr(later, key):
-            return False
-    return True
+    if first.input is not None and first.input != later.input:
+        return False
+    return all(getattr(later, key) == wanted for key, wanted in first.parameters().items())
 
 
 def _codes(loc: tuple[Any, ...], rule: Rule) -> list[Problem]:

@@ -141,6 +141,10 @@ def _one_or_many(value: Any) -> Any:
     return value
 
 
+# The submit parameters a rule may match on, besides the model, the prompt and the input kind.
+MATCHED_PARAMETERS = ("duration", "resolution", "aspect_ratio", "size", "generate_audio")
+
+
 class Match(_Table):
     """Which submits a rule takes: every key given must agree (an empty match takes all)."""
 
@@ -175,6 +179,10 @@ class Match(_Table):
     def models(self) -> list[str]:
         return self.model or []
 
+    def parameters(self) -> dict[str, Any]:
+        """The submit parameters this match names (of `MATCHED_PARAMETERS`), as it names them."""
+        return {key: getattr(self, key) for key in MATCHED_PARAMETERS if getattr(self, key) is not None}
+
     def accepts(self, sub: Submission) -> bool:
         if self.model is not None and sub.model not in self.models:
             return False
@@ -184,11 +192,9 @@ class Match(_Table):
             return False
         if self.prompt_sha256 is not None and hashlib.sha256(sub.prompt.encode()).hexdigest() != self.prompt_sha256:
             return False
-        for key in ("duration", "resolution", "aspect_ratio", "size", "generate_audio", "input"):
-            wanted = getattr(self, key)
-            if wanted is not None and getattr(sub, key) != wanted:
-                return False
-        return True
+        if self.input is not None and sub.input != self.input:
+            return False
+        return all(getattr(sub, key) == wanted for key, wanted in self.parameters().items())
 
 
 def default_timeline() -> list[Step]:
