@@ -20,7 +20,7 @@ from conftest import KEY, SEEDANCE
 from rich.console import Console
 
 from ormock import ManualClock, create_app, parse_scenario
-from ormock.cli.dashboard import Board, render, short_ids, take
+from ormock.cli.dashboard import Board, render, short_ids, snapshot_board
 
 SCENARIO = """
 [default]
@@ -76,7 +76,9 @@ def drive(http: httpx.Client | None, base: str, advance=lambda: None) -> dict[st
 
 def text_of(board: Board, width: int, height: int) -> list[str]:
     console = Console(record=True, width=width, height=height, force_terminal=True, color_system="truecolor")
-    console.print(render(take(board, "http://127.0.0.1:8000/api/v1", started=0.0, wall_now=90.0), width, height))
+    console.print(
+        render(snapshot_board(board, "http://127.0.0.1:8000/api/v1", started=0.0, wall_now=90.0), width, height)
+    )
     return console.export_text(styles=False).rstrip("\n").split("\n")
 
 
@@ -117,12 +119,14 @@ async def test_the_last_frame_judges_the_findings_afresh(served):
     ) as http:
         job_id = (await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": "refused"})).json()["id"]
         await http.get(f"/api/v1/videos/{job_id}")
-        take(board, "http://x/api/v1", started=0.0)  # the first frame judges: completed, never downloaded
+        snapshot_board(board, "http://x/api/v1", started=0.0)  # the first frame judges: completed, never downloaded
         assert [check for _, check, _, _ in board.findings] == ["never downloaded"]
         await http.get(f"/api/v1/videos/{job_id}/content")  # the scripted 401
         await http.get(f"/api/v1/videos/{job_id}/content")  # the video
-    assert [check for _, check, _, _ in take(board, "http://x/api/v1", started=0.0).findings] == ["never downloaded"]
-    last = take(board, "http://x/api/v1", started=0.0, last=True)
+    assert [check for _, check, _, _ in snapshot_board(board, "http://x/api/v1", started=0.0).findings] == [
+        "never downloaded"
+    ]
+    last = snapshot_board(board, "http://x/api/v1", started=0.0, last=True)
     assert [check for _, check, _, _ in last.findings] == ["retried client errors"]  # the retry, not the download
 
 

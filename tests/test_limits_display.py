@@ -9,7 +9,7 @@ import json
 from conftest import KEY
 from rich.console import Console
 
-from ormock.cli.dashboard import Board, render, take
+from ormock.cli.dashboard import Board, render, snapshot_board
 from ormock.cli.log import Lines
 
 
@@ -20,7 +20,7 @@ def watched(mock) -> Board:
 
 
 def screen(board: Board, width: int = 160, height: int = 50) -> str:
-    snap = take(board, "http://ormock.test/api/v1", started=0.0, wall_now=1.0)
+    snap = snapshot_board(board, "http://ormock.test/api/v1", started=0.0, wall_now=1.0)
     console = Console(record=True, width=width, height=height, force_terminal=True, color_system="truecolor")
     console.print(render(snap, width, height))
     return console.export_text(styles=False)

@@ -99,3 +99,19 @@ def test_a_client_gone_mid_download_stops_the_sending(tmp_path):
         http.close()
     assert len(served.stderr) <= 1, served.stderr[:5]  # not a line per chunk sent into a dead socket
     assert sum(f"GET /api/v1/videos/{job_id}/content 200" in line for line in served.stdout) == 5  # a line each
+
+
+async def test_the_kept_poll_answers_go_with_the_jobs_a_reset_removes(make_mock):
+    """A poll's encoded answer is kept per job (polls are the hot path): a reset of one namespace
+    drops its jobs' answers and no one else's, and a reset of all drops every one."""
+    mock = make_mock("[default]\n")
+    kept = mock.app.api.poll_answers
+    for test_id in ("a", "b"):
+        headers = {**KEY, "X-Test-Id": test_id}
+        job = (await mock.http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": "x"}, headers=headers)).json()
+        assert (await mock.http.get(f"/api/v1/videos/{job['id']}", headers=headers)).status_code == 200
+    assert len(kept) == 2
+    await mock.http.post("/__ormock/reset", headers={"X-Test-Id": "a"})
+    assert len(kept) == 1
+    await mock.http.post("/__ormock/reset")
+    assert len(kept) == 0

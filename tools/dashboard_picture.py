@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ormock import ManualClock, create_app, parse_scenario  # noqa: E402
-from ormock.cli.dashboard import Board, render, take  # noqa: E402
+from ormock.cli.dashboard import Board, render, snapshot_board  # noqa: E402
 
 SCENARIO = """
 [default]
@@ -89,7 +89,7 @@ def main() -> None:
     console = Console(
         record=True, width=120, height=34, force_terminal=True, color_system="truecolor", file=io.StringIO()
     )
-    console.print(render(take(board, "http://127.0.0.1:8000/api/v1", started=0.0, wall_now=73.0), 120, 34))
+    console.print(render(snapshot_board(board, "http://127.0.0.1:8000/api/v1", started=0.0, wall_now=73.0), 120, 34))
     console.save_svg(str(out), title="ormock serve")
     print(f"wrote {out}")
 

@@ -5,7 +5,7 @@ client do to each job, and what did it get back?
   append per request) and as statuses change (a `StatusWatcher`, so a frame costs in proportion to
   what changed, never to the number of jobs). It keeps the last `TRACKED` jobs, each with a strip
   of what its polls answered, the last `RECENT` requests, and the counts per status.
-- `take(board)` copies a frame's worth of plain values out of it (a `Snapshot`), on the event loop;
+- `snapshot_board(board)` copies a frame's worth of plain values out of it (a `Snapshot`), on the event loop;
   `render(snapshot, width, height)` lays them out for a terminal of that size, in a worker thread.
   Everything a client sent is escaped (`safe.shown`) and drawn as plain Text, never as markup.
 - Findings come from the client report (`report`), over the recent requests, every few frames.
@@ -183,7 +183,7 @@ def _seconds(value: float | None) -> str:
     return f"{int(value // 3600)}h{int(value % 3600 // 60):02d}m"
 
 
-def take(
+def snapshot_board(
     board: Board, base_url: str, started: float, wall_now: float | None = None, rows: int = 200, last: bool = False
 ) -> Snapshot:
     """A frame's worth of plain values, read from the board (and the jobs it shows) on the loop.
@@ -432,7 +432,11 @@ def render(snap: Snapshot, width: int, height: int) -> RenderableType:
 async def run_dashboard(board: Board, base_url: str, console: Console) -> None:
     """Redraws the dashboard of `ormock serve` until cancelled (see `run_live`)."""
     started = time.time()
-    await run_live(lambda: take(board, base_url, started), console, lambda: take(board, base_url, started, last=True))
+    await run_live(
+        lambda: snapshot_board(board, base_url, started),
+        console,
+        lambda: snapshot_board(board, base_url, started, last=True),
+    )
 
 
 async def run_live(

@@ -9,7 +9,6 @@ scenario says (not when someone next polls) and poll-based steps end on the poll
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ..scenario.catalogue import VideoModel
 from ..scenario.loader import TERMINAL, Respond, Rule, Step, Timeline
@@ -56,7 +55,6 @@ class Job:
     step_polls: int = 0
     forced: Step | None = None  # a status set through the control API: the timeline stops there
     forced_at: float = 0.0
-    answered: tuple[Any, Any] | None = None  # the last job object sent, encoded (see `calls.polled`)
 
     def settle(self, now: float) -> None:
         """Move past every time-based step that has run out by `now`."""

@@ -24,7 +24,7 @@ from ..service.jobs import Job
 from ..service.store import JobStore
 from . import routes
 from .auth import bearer_key, problem_with
-from .calls import Answer, Call, error_answer, polled
+from .calls import Answer, Call, PollAnswers, error_answer
 from .errors import Failure, parse_json
 from .mp4 import video
 from .stream import Content, Streamed, dropping
@@ -128,6 +128,7 @@ class Api:
         self.store = store
         self.faults = faults
         self.credits = credits
+        self.poll_answers = PollAnswers(store, faults)
         self.listing: dict[int, bytes] = {}  # the models body, cached per scenario (it changes on --watch)
         self.building = asyncio.Semaphore(2)  # generated videos being built at once
 
@@ -223,7 +224,7 @@ class Api:
         job = self.find(ex, ex.job_id or "")
         if await self.inject(ex, "poll", job.rule) is not None:
             return dropping("application/json", 512)
-        return ex.answered(polled(self.store, self.faults, job, self.store.poll(job), ex.call))
+        return ex.answered(self.poll_answers.answer(job, self.store.poll(job), ex.call))
 
     async def download(self, ex: Exchange) -> Answer | Streamed:
         query, store = ex.call.query, self.store

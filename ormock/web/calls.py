@@ -1,7 +1,7 @@
 """A request as plain values (`Call`), and a JSON answer (`Answer`): the video API (`api`) and
 the control API read requests through `Call`, and every error leaves through `error_answer`, so
 each rule about a request (its namespace, its URLs, its error rendering, its `Retry-After`) is
-written once. `polled` answers a poll.
+written once. `PollAnswers.answer` answers a poll.
 """
 
 from __future__ import annotations
@@ -122,20 +122,41 @@ def job_object(store: JobStore, faults: Faults, job: Job, view: View, base: str)
     return wire.job(job, view, base, expires, signed)
 
 
-def polled(store: JobStore, faults: Faults, job: Job, view: View, call: Call) -> Answer:
-    """The answer to a poll that has been counted and saw `view`: the job object, or the error its
-    timeline's current step scripts (with its `Retry-After` in the client's seconds).
+class PollAnswers:
+    """The answer to a poll that has been counted, kept per job while the job stands still: the job
+    object changes only with the job's step, its status and the URL the client used, and polls are
+    the hot path. It holds at most one answer per job the store holds: a reset drops those of the
+    jobs it removes."""
 
-    The job object only changes with the job's step, its status and the URL the client used, so
-    its encoding is kept on the job for the next poll that sees the same (polls are the hot path)."""
-    step = view.fault
-    if step is not None:
-        code = step.respond or 500
-        wait = store.clock.client_seconds(step.retry_after) if step.retry_after is not None else None
-        return error_answer(code, step.message, wait, scripted=job.rule.name)
-    key = (view.index, view.status, view.since, call.addressed, id(store.scenario))
-    cached = job.answered
-    if cached is None or cached[0] != key:
-        body = dumps(job_object(store, faults, job, view, call.base))
-        cached = job.answered = (key, Answer(200, body, seen=view.status))
-    return cached[1]
+    def __init__(self, store: JobStore, faults: Faults) -> None:
+        self.store = store
+        self.faults = faults
+        self._kept: dict[int, tuple[Any, Answer]] = {}  # id(job) -> (what the answer depends on, it)
+        store.on_reset.append(self._forget)
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def _forget(self, test_id: str | None) -> None:
+        if test_id is None:
+            self._kept.clear()
+            return
+        space = self.store.find_space(test_id)
+        for job in space.jobs.values() if space is not None else ():
+            self._kept.pop(id(job), None)
+
+    def answer(self, job: Job, view: View, call: Call) -> Answer:
+        """The answer to a poll that saw `view`: the job object, or the error its timeline's
+        current step scripts (with its `Retry-After` in the client's seconds)."""
+        step = view.fault
+        store = self.store
+        if step is not None:
+            code = step.respond or 500
+            wait = store.clock.client_seconds(step.retry_after) if step.retry_after is not None else None
+            return error_answer(code, step.message, wait, scripted=job.rule.name)
+        key = (view.index, view.status, view.since, call.addressed, id(store.scenario))
+        kept = self._kept.get(id(job))
+        if kept is None or kept[0] != key:
+            body = dumps(job_object(store, self.faults, job, view, call.base))
+            kept = self._kept[id(job)] = (key, Answer(200, body, seen=view.status))
+        return kept[1]
