@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import SCENARIOS
+from support import SCENARIOS
 
 from ormock import Simulator
 

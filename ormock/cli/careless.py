@@ -1,5 +1,5 @@
 """A careless client: it breaks each check of the client report once. `ormock demo` shows its
-report next to the careful reference client's, and tests/test_report.py asserts every finding.
+report next to the careful reference client's, and tests/report/test_report.py asserts every finding.
 
 It runs against `SCENARIO` on a manual clock (`advance` moves it), with a webhook receiver of its
 own that accepts everything, badly signed deliveries included.

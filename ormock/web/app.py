@@ -193,7 +193,7 @@ class App:
         call, rule = ex.call, ex.rule
         took = time.perf_counter() - ex.started
         # In `Entry`'s field order, by position: with 22 keywords the call cost more than the rest
-        # of the request's journalling (tests/test_journal.py checks that each field lands right).
+        # of the request's journalling (tests/web/test_journal.py checks that each field lands right).
         entry = Entry(
             0,  # seq: `keep` numbers it
             self.store.clock.time(),  # time
