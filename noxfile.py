@@ -16,7 +16,8 @@ def tests(session: nox.Session) -> None:
     """The test suite, in-process and end-to-end against real `ormock serve` processes: once under
     Hypercorn (the default server), then the whole suite again under Granian (`--server granian`)."""
     session.install("-e", ".[test,fast]")
-    # two workers, each test file whole on one (a file's tests may rely on their order)
+    # two workers, each test file whole on one (its module-scoped servers start once); no file
+    # relies on its tests' order: the suite also passes with every file's tests reversed
     parallel = ("-n", "2", "--dist", "loadfile")
     session.run("pytest", *parallel, *session.posargs, env={"ORMOCK_SERVER": "hypercorn"})
     session.run("pytest", *parallel, *session.posargs, env={"ORMOCK_SERVER": "granian"})
