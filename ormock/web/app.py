@@ -34,9 +34,8 @@ from .limits import BodyLimits
 from .stream import Streamed
 
 RequestListener = Callable[[Entry], None]  # told of every request once it is answered
-# A body goes out no faster than this many bytes a millisecond: Granian's `send` queues without
-# waiting for the client, and this gives it the time to notice a client that has gone before the
-# whole body is queued for it (under Hypercorn `send` waits for the socket, and this costs nothing).
+# Bytes a body may go out a millisecond: Granian's `send` does not wait for the client, and a pause
+# lets it notice one that has gone before a whole body is queued for it.
 PACE = 1024 * 1024
 
 
@@ -192,8 +191,7 @@ class App:
         every request whatever answered it. A control request is told to the listeners only."""
         call, rule = ex.call, ex.rule
         took = time.perf_counter() - ex.started
-        # In `Entry`'s field order, by position: with 22 keywords the call cost more than the rest
-        # of the request's journalling (tests/web/test_journal.py checks that each field lands right).
+        # by position, as this runs for every request (tests/web/test_journal.py checks each field)
         entry = Entry(
             0,  # seq: `keep` numbers it
             self.store.clock.time(),  # time
