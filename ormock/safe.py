@@ -6,6 +6,8 @@ secrets redacted. Every place that shows a path, a header, an error text or a UR
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
@@ -96,3 +98,10 @@ def pruned(value: object, depth: int = 0) -> object:
             kept_map["…"] = f"{len(items) - JOURNAL_ITEMS:,} more keys"
         return kept_map
     return value
+
+
+def pruned_object(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON object `pruned` (a submit's body, as a job keeps it)."""
+    kept = pruned(value)
+    assert isinstance(kept, dict)
+    return kept

@@ -245,5 +245,5 @@ def check(body: Any, models: Mapping[str, VideoModel]) -> Submission:
         callback_url=callback_url,
         input=source,
         frame_types=frame_types,
-        body=body,
+        body=safe.pruned_object(body),  # what a job keeps of its request, and /__ormock/jobs shows
     )

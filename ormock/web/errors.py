@@ -23,8 +23,19 @@ class Failure(Exception):
         return cls(fault.respond, fault.message, fault.retry_after)
 
 
+# Arrays, objects and items a JSON body may hold, counted as its `[`, `{` and `,` (strings
+# included): what parsing it may cost is bounded by this, not by its size in bytes alone
+# (docs/limits.md). A real submit holds a few dozen; a data-URL image adds one.
+MAX_JSON_MARKS = 200_000
+
+
 def parse_json(raw: bytes | str, what: str = "the request body") -> Any:
-    """A request body's JSON, or a 400 that says what is wrong with it."""
+    """A request body's JSON, or a 400 that says what is wrong with it (a 413 when it holds more
+    than `MAX_JSON_MARKS` arrays, objects and items, before any of it is parsed)."""
+    if len(raw) > MAX_JSON_MARKS:
+        text = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+        if text.count(b"[") + text.count(b"{") + text.count(b",") > MAX_JSON_MARKS:
+            raise Failure(413, f"{what} holds too many values: at most {MAX_JSON_MARKS:,} arrays, objects and items")
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

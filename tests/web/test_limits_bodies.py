@@ -11,6 +11,7 @@ import pytest
 from support import KEY
 
 from ormock.safe import JOURNAL_ITEMS, JOURNAL_STRING
+from ormock.web.errors import MAX_JSON_MARKS
 from ormock.web.limits import OTHER_BODY, BodyLimits
 
 
@@ -110,3 +111,27 @@ async def test_bodies_in_flight_share_one_budget():
     await slow
     assert answers["slow"][0]["status"] == 200 and seen == [600_100]
     assert limits.in_flight == 0
+
+
+@pytest.mark.parametrize("path", ["/api/v1/videos", "/__ormock/clock/advance"])
+async def test_a_body_of_too_many_values_is_refused_before_it_is_parsed(mock, path):
+    """What a body costs once parsed is bounded by what it holds, not only by its bytes: 250,000
+    empty arrays (750 KB, some 20 MB once parsed) are a 413 that says why; the server goes on."""
+    body = b"[" + b"[]," * 250_000 + b"[]]"
+    response = await mock.http.post(path, content=body, headers={**KEY, "content-type": "application/json"})
+    assert response.status_code == 413
+    message = response.json()["error"]["message"]
+    assert message == f"the request body holds too many values: at most {MAX_JSON_MARKS:,} arrays, objects and items"
+    assert (await mock.submit()).status_code == 202
+
+
+async def test_a_job_keeps_its_request_cut_to_a_bounded_shape(mock):
+    """A job keeps only the pruned body of its submit, and /__ormock/jobs shows that."""
+    image = "data:image/png;base64," + "A" * 1_000_000
+    frames = [{"type": "image_url", "image_url": {"url": image}, "frame_type": "first_frame"}]
+    assert (await mock.submit(prompt="animate", frame_images=frames, extra=list(range(500)))).status_code == 202
+    (job,) = (await mock.http.get("/__ormock/jobs")).json()["data"]
+    url = job["request"]["frame_images"][0]["image_url"]["url"]
+    assert url.endswith(f"… ({len(image):,} characters)") and len(url) < JOURNAL_STRING + 40
+    assert job["request"]["extra"][-1] == f"… ({500 - JOURNAL_ITEMS:,} more items)"
+    assert job["request"]["prompt"] == "animate"
