@@ -11,7 +11,7 @@ import pytest
 from openapi import async_hook, sync_hook
 from support import SCENARIOS, Mock
 
-from ormock import ManualClock, create_app, load_scenario, parse_scenario
+from ormock import ManualClock, Scenario, create_app, load_scenario, parse_scenario
 
 # The JavaScript client checks run only in the `clients` nox session (they install packages from
 # the npm registry and need Node 20+), which sets ORMOCK_NODE_CLIENTS=1.
@@ -41,8 +41,15 @@ async def make_mock() -> AsyncIterator[Callable[..., Mock]]:
     """Builds an in-process ormock from TOML text, or a file under scenarios/ when `file` is given."""
     clients: list[httpx.AsyncClient] = []
 
-    def build(text: str = "", *, file: str | None = None, base_url: str = "http://ormock.test") -> Mock:
-        scenario = load_scenario(SCENARIOS / file) if file else parse_scenario(text)
+    def build(
+        text: str = "",
+        *,
+        file: str | None = None,
+        scenario: Scenario | None = None,
+        base_url: str = "http://ormock.test",
+    ) -> Mock:
+        if scenario is None:
+            scenario = load_scenario(SCENARIOS / file) if file else parse_scenario(text)
         clock = ManualClock()
         app = create_app(scenario, clock, seed=1, control_allow=("ormock.test",))  # the name tests use
         http = httpx.AsyncClient(

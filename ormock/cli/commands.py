@@ -59,19 +59,17 @@ def _scenario_file(arg: str) -> Path:
         return library.resolve(arg)
     except library.UnknownScenario as exc:
         _fail(f"ormock: {exc}")
-        raise  # unreachable: _fail exits
 
 
-def _load(arg: str | None, failure: str) -> tuple[Scenario, str]:
+def _load(arg: str | None, failure: str, content_dirs: list[Path] | None = None) -> tuple[Scenario, str]:
     """The scenario to run and how to name it; None is the built-in default timelines."""
     if arg is None:
         return parse(""), "the built-in default timelines (no scenario given)"
     file = _scenario_file(arg)
     try:
-        loaded = load(file)
+        loaded = load(file, tuple(content_dirs or ()))
     except ScenarioError as exc:
         _fail(f"{failure}\n{exc}")
-        raise  # unreachable
     for warning in loaded.warnings:
         typer.echo(warning.format(str(file)), err=True)
     shown = str(file) if Path(arg).exists() else f"built-in scenario {file.stem}"
@@ -175,6 +173,13 @@ CatalogueFile = Annotated[
     Path | None,
     typer.Option("--catalogue", help="Serve this models listing (`ormock models pull`) instead of the built-in one."),
 ]
+ContentDirs = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--content-dir",
+        help="A folder a scenario's content files may also come from, besides the scenario's own. Repeatable.",
+    ),
+]
 UrlFile = Annotated[
     Path | None,
     typer.Option(help="Also write the base URL to this file once the server listens (for test harnesses)."),
@@ -200,13 +205,14 @@ def serve(
     report: ReportFile = None,
     catalogue_file: CatalogueFile = None,
     url_file: UrlFile = None,
+    content_dir: ContentDirs = None,
 ) -> None:
     """Serve the video API from SCENARIO. The first line printed is the base URL for clients."""
     from ..servers import ServeError, listen, serve_here, unavailable
     from ..service.clock import choose_clock
     from ..web.app import create_app
 
-    loaded, named = _load(scenario, "ormock: invalid scenario, not serving:")
+    loaded, named = _load(scenario, "ormock: invalid scenario, not serving:", content_dir)
     if catalogue_file is not None:
         loaded = _with_catalogue(loaded, catalogue_file)
     problem = unavailable(server.value) or _serve_options_problem(loaded, watch, report, url_file)
@@ -340,6 +346,7 @@ def validate(
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
     format: Annotated[Format, typer.Option("--format", help="text, or json for CI.")] = Format.text,
+    content_dir: ContentDirs = None,
 ) -> None:
     """Check scenario files with the loader `serve` uses; report every problem. Default: the folder
     scenarios/ if there is one here, else every built-in scenario.
@@ -350,7 +357,7 @@ def validate(
     files, findings = _scenario_files(paths or default)
     for file in files:
         try:
-            findings += [(str(file), p) for p in load(file).warnings]
+            findings += [(str(file), p) for p in load(file, tuple(content_dir or ())).warnings]
         except ScenarioError as exc:
             findings += [(str(file), p) for p in exc.problems]
     errors = sum(1 for _, p in findings if p.severity == "error")
@@ -468,7 +475,6 @@ def models_pull(
         models = catalogue.from_listing(listing["data"])
     except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
         _fail(f"ormock models pull: {upstream} gave no models listing ({type(exc).__name__}: {exc})")
-        raise  # unreachable
     fetched = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     document = {"source": upstream, "fetched": fetched, "data": [m.model_dump(mode="json") for m in models.values()]}
     out.write_text(json.dumps(document, indent=1) + "\n", "utf-8")

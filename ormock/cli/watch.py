@@ -33,7 +33,7 @@ def reload_if_changed(path: Path, store: JobStore, last: tuple[int, int] | None,
         say(f"ormock: {path} is empty (half-saved?); still serving the previous scenario")
         return now
     try:
-        loaded = load(path)
+        loaded = load(path, store.scenario.content_dirs)
     except ScenarioError as exc:
         if _signature(path) != now:  # changed while being read: look again
             return last

@@ -95,15 +95,35 @@ def _codes(loc: tuple[Any, ...], rule: Rule) -> list[Problem]:
     return found
 
 
-def _content(loc: tuple[Any, ...], rule: Rule, base: Path) -> list[Problem]:
+def content_file(name: str, base: Path, content_dirs: tuple[Path, ...] = ()) -> Path:
+    """The file a step's `content` names, after links: it must be a regular file inside the
+    scenario's folder `base` or one of `content_dirs` (`--content-dir`), or ValueError says why.
+    Any client holding a key may download it, so nothing else on the machine is ever served."""
+    target = (base / name).resolve()
+    folders = (base.resolve(), *(folder.resolve() for folder in content_dirs))
+    if not any(target.is_relative_to(folder) for folder in folders):
+        named = " or ".join(str(folder) for folder in folders)
+        raise ValueError(f"{name} is outside the scenario's folder ({named}); add its folder with --content-dir")
+    if not target.is_file():
+        raise ValueError(f"no such file: {target}" if not target.exists() else f"not a regular file: {target}")
+    return target
+
+
+def _content(loc: tuple[Any, ...], rule: Rule, base: Path, content_dirs: tuple[Path, ...]) -> list[Problem]:
     found = []
     for n, step in enumerate(rule.timeline or []):
-        if step.content is not None and not (base / step.content).is_file():
-            found.append(Problem((*loc, "timeline", n, "content"), f"no such file: {base / step.content}"))
+        if step.content is None:
+            continue
+        try:
+            content_file(step.content, base, content_dirs)
+        except ValueError as exc:
+            found.append(Problem((*loc, "timeline", n, "content"), str(exc)))
     return found
 
 
-def check_file(file: ScenarioFile, path: Path | None) -> tuple[list[Problem], dict[str, VideoModel]]:
+def check_file(
+    file: ScenarioFile, path: Path | None, content_dirs: tuple[Path, ...] = ()
+) -> tuple[list[Problem], dict[str, VideoModel]]:
     """Every problem of a schema-valid scenario file, and the catalogue it makes."""
     problems: list[Problem] = []
     base = path.parent if path is not None else Path.cwd()
@@ -136,5 +156,5 @@ def check_file(file: ScenarioFile, path: Path | None) -> tuple[list[Problem], di
         problems.append(Problem(("webhooks", "url"), problem.replace("callback_url", "the default webhook url")))
     for loc, rule in [(("default",), file.default)] + [(("rule", i), r) for i, r in enumerate(file.rule)]:
         problems += _codes(loc, rule)
-        problems += _content(loc, rule, base)
+        problems += _content(loc, rule, base, content_dirs)
     return problems, models

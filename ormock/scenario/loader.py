@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from .catalogue import VideoModel
-from .checks import check_file
+from .checks import check_file, content_file
 from .problems import Problem, ScenarioError, from_validation, placed
 from .schema import (
     DEFAULT_ERRORS,
@@ -107,6 +107,7 @@ class Scenario:
     server: Server = field(default_factory=Server)
     faults: tuple[Fault, ...] = ()  # server-wide
     report: Report = field(default_factory=Report)
+    content_dirs: tuple[Path, ...] = ()  # folders besides the scenario's own that content may come from
 
     def pick(self, sub: Submission) -> Rule:
         """The first rule that takes `sub`, else the default."""
@@ -119,14 +120,17 @@ class Scenario:
         return self.timelines[rule.name]
 
     def content_path(self, step: Step) -> Path | None:
+        """The file `step` serves, if any, checked again now (ValueError: it may no longer be
+        served; see `checks.content_file`)."""
         if step.content is None:
             return None
         base = self.path.parent if self.path is not None else Path.cwd()
-        return (base / step.content).resolve()
+        return content_file(step.content, base, self.content_dirs)
 
 
-def parse(text: str, path: Path | None = None) -> Scenario:
-    """A scenario from TOML text; `path` names it in errors and anchors relative content files."""
+def parse(text: str, path: Path | None = None, content_dirs: tuple[Path, ...] = ()) -> Scenario:
+    """A scenario from TOML text; `path` names it in errors, and its folder (with `content_dirs`)
+    is where its content files may be."""
     source = str(path) if path is not None else "<scenario>"
     try:
         data = tomllib.loads(text)
@@ -139,7 +143,7 @@ def parse(text: str, path: Path | None = None) -> Scenario:
         file = ScenarioFile.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(source, placed(from_validation(exc, _TABLES), text)) from None
-    problems, models = check_file(file, path)
+    problems, models = check_file(file, path, content_dirs)
     problems = placed(problems, text)
     if any(p.severity == "error" for p in problems):
         raise ScenarioError(source, problems)
@@ -162,11 +166,12 @@ def parse(text: str, path: Path | None = None) -> Scenario:
         server=file.server,
         faults=tuple(file.fault),
         report=file.report,
+        content_dirs=content_dirs,
     )
 
 
-def load(path: str | Path) -> Scenario:
-    """The scenario in the TOML file at `path`."""
+def load(path: str | Path, content_dirs: tuple[Path, ...] = ()) -> Scenario:
+    """The scenario in the TOML file at `path` (see `parse` for `content_dirs`)."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -186,4 +191,4 @@ def load(path: str | Path) -> Scenario:
         raise ScenarioError(str(path), [Problem((), "not a text file (TOML must be UTF-8)")]) from None
     if "\x00" in text:
         raise ScenarioError(str(path), [Problem((), "not a text file (it holds NUL bytes)")])
-    return parse(text, path)
+    return parse(text, path, content_dirs)

@@ -254,7 +254,10 @@ class Api:
         gone = job.gone_at(view, store.scenario.server.output_ttl)
         if gone is not None and store.clock.time() >= gone:
             raise Failure(410, f"The output of video generation job {job.id} is no longer available")
-        path = store.scenario.content_path(view.step)
+        try:
+            path = store.scenario.content_path(view.step)
+        except ValueError:  # the file changed since the scenario was loaded: it is served no more
+            raise Failure(500, "The content file of this job can no longer be served") from None
         if path is not None:
             content = Content(path=path)
         else:

@@ -145,9 +145,62 @@ async def test_scenario_can_name_its_own_content_file(make_mock, tmp_path: Path)
 
     loaded = load_scenario(scenario)
     assert loaded.content_path(loaded.default.timeline[-1]) == clip.resolve()
-    mock = make_mock(scenario.read_text().replace('"clip.mp4"', f'"{clip.as_posix()}"'))
+    mock = make_mock(scenario=loaded)
     job_id = await mock.job_id()
     response = await mock.download(job_id)
     assert response.status_code == 200
     assert response.content == clip.read_bytes()
     assert response.headers["content-type"] == "video/mp4"
+
+
+def _scenario_serving(folder: Path, content: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    scenario = folder / "serves.toml"
+    scenario.write_text(f'[default]\ntimeline = [{{ status = "completed", content = "{content}" }}]\n')
+    return scenario
+
+
+@pytest.mark.parametrize("content", ["/etc/passwd", "../outside.txt", "link.mp4", "."])
+def test_a_content_file_outside_the_scenarios_folder_is_refused(tmp_path: Path, content: str):
+    """Any client holding any key may download a content file: a path outside the scenario's folder,
+    a `..` out of it and a link that leads out of it are refused at load (so by `validate` and
+    `serve`), with the key path; so is anything that is not a regular file."""
+    from ormock import ScenarioError, load_scenario
+
+    (tmp_path / "outside.txt").write_text("not for clients")
+    folder = tmp_path / "scenarios"
+    scenario = _scenario_serving(folder, content)
+    (folder / "link.mp4").symlink_to("/etc/hostname")
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario(scenario)
+    (problem,) = refused.value.problems
+    assert problem.key == "default.timeline[1].content"
+    assert "outside the scenario's folder" in problem.message or "not a regular file" in problem.message
+
+
+def test_a_folder_named_with_content_dir_may_hold_content(tmp_path: Path):
+    from ormock import ScenarioError, load_scenario
+
+    shared = tmp_path / "clips"
+    shared.mkdir()
+    (shared / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom")
+    scenario = _scenario_serving(tmp_path / "scenarios", "../clips/clip.mp4")
+    with pytest.raises(ScenarioError):
+        load_scenario(scenario)
+    loaded = load_scenario(scenario, (shared,))
+    assert loaded.content_path(loaded.default.timeline[-1]) == (shared / "clip.mp4").resolve()
+
+
+async def test_a_content_file_turned_into_a_link_after_loading_is_not_served(make_mock, tmp_path: Path):
+    """Checked again when served: a file swapped for a link out of the folder is a 500 envelope."""
+    from ormock import load_scenario
+
+    folder = tmp_path / "scenarios"
+    scenario = _scenario_serving(folder, "clip.mp4")
+    (folder / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom")
+    mock = make_mock(scenario=load_scenario(scenario))
+    (folder / "clip.mp4").unlink()
+    (folder / "clip.mp4").symlink_to("/etc/hostname")
+    response = await mock.download(await mock.job_id())
+    assert response.status_code == 500
+    assert response.json()["error"]["message"] == "The content file of this job can no longer be served"
