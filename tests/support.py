@@ -3,6 +3,8 @@ ormock's client, clock and store (the `make_mock` fixture in conftest.py builds 
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,3 +50,25 @@ class Mock:
         query = "" if index is None else f"?index={index}"
         url = f"/api/v1/videos/{job_id}/content{query}"
         return await self.http.get(url, headers=KEY if headers is None else headers)
+
+
+# two scenarios for --watch tests: an edit from the slow one to the fast one shows at once
+SLOW = '[default]\ntimeline = [{ status = "in_progress", polls = 3 }, { status = "completed" }]\n'
+FAST = '[default]\ntimeline = [{ status = "failed", error = "edited" }]\n'
+
+
+def touch_newer(path, text: str) -> None:
+    before = path.stat().st_mtime_ns
+    path.write_text(text)
+    os.utime(path, ns=(before + 10**9, before + 10**9))  # a later mtime even on coarse file systems
+
+
+def wait_for(lines: list[str], text: str, limit: float = 15.0) -> str:
+    """The first printed line containing `text`; the limit only bounds a failing test."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        for line in list(lines):
+            if text in line:
+                return line
+        time.sleep(0.01)
+    raise AssertionError(f"no line with {text!r} in {lines}")

@@ -9,12 +9,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 from server import running
-from support import KEY, SCENARIOS, SEEDANCE
+from support import KEY, SCENARIOS, SEEDANCE, wait_for
 
 
 def ormock(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
@@ -25,17 +24,6 @@ def ormock(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
-
-
-def wait_for(lines: list[str], text: str, limit: float = 15.0) -> str:
-    """The first printed line containing `text`; the limit only bounds a failing test."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        for line in list(lines):
-            if text in line:
-                return line
-        time.sleep(0.01)
-    raise AssertionError(f"no line with {text!r} in {lines}")
 
 
 def test_serve_prints_the_base_url_then_a_line_per_request_and_status_change():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 
-from test_watch import FAST, SLOW, _touch_newer
+from support import FAST, SLOW, touch_newer
 
 from ormock import ManualClock, create_app, load_scenario
 from ormock.cli.watch import reload_if_changed, watch_scenario
@@ -18,7 +18,7 @@ def test_a_file_that_became_empty_is_not_loaded(tmp_path):
     store = create_app(load_scenario(path), ManualClock()).store
     before = store.scenario
     said: list[str] = []
-    _touch_newer(path, "")
+    touch_newer(path, "")
     reload_if_changed(path, store, None, said.append)
     assert store.scenario is before
     assert said == [f"ormock: {path} is empty (half-saved?); still serving the previous scenario"]
@@ -44,7 +44,7 @@ async def test_the_watcher_waits_until_the_file_holds_still(tmp_path):
             served.append(store.scenario.default.timeline[0].status)
             if said:
                 break
-        _touch_newer(path, FAST)  # ... then writes the whole file
+        touch_newer(path, FAST)  # ... then writes the whole file
         for _ in range(200):
             await asyncio.sleep(0.01)
             served.append(store.scenario.default.timeline[0].status)
