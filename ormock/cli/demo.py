@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..report.checks import CHECKS, RANK
+from ..scenario import prompts
 from ..scenario.loader import TERMINAL, Rule, Scenario
 from ..scenario.submit import Rejected, check
 from ..simulator import Simulator
@@ -66,7 +67,7 @@ def request_for(rule: Rule, scenario: Scenario) -> dict[str, Any] | None:
     prompt = match.prompt or f"demo of {rule.name}"
     if match.prompt_regex is not None:
         candidates = [rule.name, prompt, *re.findall(r"[A-Za-z]{3,}", match.prompt_regex)]
-        prompt = next((c for c in candidates if re.search(match.prompt_regex, c)), "")
+        prompt = next((c for c in candidates if prompts.search(match.prompt_regex, c)), "")
         if not prompt:
             return None
     body: dict[str, Any] = {"prompt": prompt, **match.parameters()}

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from .catalogue import VideoModel
 from .checks import check_file, content_file
 from .problems import Problem, ScenarioError, from_validation, placed
+from .prompts import PromptIndex
 from .schema import (
     DEFAULT_ERRORS,
     STATUSES,
@@ -108,11 +109,14 @@ class Scenario:
     faults: tuple[Fault, ...] = ()  # server-wide
     report: Report = field(default_factory=Report)
     content_dirs: tuple[Path, ...] = ()  # folders besides the scenario's own that content may come from
+    prompts: PromptIndex = field(default_factory=lambda: PromptIndex(()))  # the rules' prompt conditions
 
     def pick(self, sub: Submission) -> Rule:
-        """The first rule that takes `sub`, else the default."""
-        for rule in self.rules:
-            if rule.match.accepts(sub):
+        """The first rule that takes `sub`, else the default: its prompt is read once whatever the
+        number of rules (`prompts.PromptIndex`)."""
+        passing = self.prompts.passing(sub.prompt)
+        for i, rule in enumerate(self.rules):
+            if i in passing and rule.match.takes(sub):
                 return rule
         return self.default
 
@@ -167,6 +171,7 @@ def parse(text: str, path: Path | None = None, content_dirs: tuple[Path, ...] = 
         faults=tuple(file.fault),
         report=file.report,
         content_dirs=content_dirs,
+        prompts=PromptIndex([rule.match for rule in file.rule]),
     )
 
 

@@ -6,7 +6,6 @@ a timeline's order). Checks that need the whole file or the catalogue live in `c
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Annotated, Any, Literal
 
@@ -15,11 +14,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PrivateAttr,
     field_validator,
     model_validator,
 )
 
+from .prompts import check_pattern
 from .submit import Submission
 
 Status = Literal["pending", "in_progress", "completed", "failed", "cancelled", "expired"]
@@ -150,7 +149,7 @@ class Match(_Table):
 
     model: Annotated[list[str], BeforeValidator(_one_or_many)] | None = None  # one id or a list
     prompt: str | None = None  # substring, case-insensitive
-    prompt_regex: str | None = None  # Python regular expression, searched
+    prompt_regex: str | None = None  # a pattern searched for, in RE2's syntax (see `prompts`)
     prompt_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None  # the prompt's hash, exactly
     duration: int | None = None
     resolution: str | None = None
@@ -159,21 +158,12 @@ class Match(_Table):
     generate_audio: bool | None = None
     input: Literal["text", "frame_images", "input_references"] | None = None
 
-    _regex: re.Pattern[str] | None = PrivateAttr(default=None)
-
     @field_validator("prompt_regex")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
+            check_pattern(value)
         return value
-
-    def model_post_init(self, _context: Any) -> None:
-        if self.prompt_regex is not None:
-            self._regex = re.compile(self.prompt_regex)
 
     @property
     def models(self) -> list[str]:
@@ -183,14 +173,10 @@ class Match(_Table):
         """The submit parameters this match names (of `MATCHED_PARAMETERS`), as it names them."""
         return {key: getattr(self, key) for key in MATCHED_PARAMETERS if getattr(self, key) is not None}
 
-    def accepts(self, sub: Submission) -> bool:
+    def takes(self, sub: Submission) -> bool:
+        """Whether `sub`'s model, input and parameters are what this match asks for. (What it asks
+        of the prompt is found for every rule at once: `prompts.PromptIndex`.)"""
         if self.model is not None and sub.model not in self.models:
-            return False
-        if self.prompt is not None and self.prompt.casefold() not in sub.prompt.casefold():
-            return False
-        if self._regex is not None and not self._regex.search(sub.prompt):
-            return False
-        if self.prompt_sha256 is not None and hashlib.sha256(sub.prompt.encode()).hexdigest() != self.prompt_sha256:
             return False
         if self.input is not None and sub.input != self.input:
             return False
