@@ -48,3 +48,17 @@ def test_the_report_benchmark_drives_the_app_and_judges_it():
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout)
     assert figures["journal_entries"] == 20 * 3  # each job's submit and its two polls
+
+
+def test_the_dashboard_benchmark_takes_and_lays_out_frames():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "dashboard_bench.py"), "--jobs", "30", "--frames", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout)
+    assert figures["open_jobs"] == 30
+    assert figures["frames"] == 2

@@ -58,7 +58,7 @@ JUDGED = 2000  # recent requests the live findings are drawn from
 FINDINGS_EVERY = 4  # frames between two runs of the client report
 
 
-@dataclass
+@dataclass(eq=False)  # one per job: compared by identity, never field by field
 class Tracked:
     job: Job
     strip: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=STRIP))  # (glyph, style)
@@ -192,9 +192,10 @@ def snapshot_board(
     store = board.store
     now = store.clock.time()
     flagged = {job for _, _, job, _ in board.findings if job}
-    candidates = list(board.jobs.values())
-    running = [t for t in candidates if store.peek(t.job).status not in TERMINAL]
-    ended = [t for t in candidates if t not in running]
+    running: list[Tracked] = []
+    ended: list[Tracked] = []
+    for tracked in board.jobs.values():  # one pass: a frame costs what the board holds, once
+        (ended if store.peek(tracked.job).status in TERMINAL else running).append(tracked)
     # running ones first (the latest first), then ended ones with findings, then the latest others
     ended.sort(key=lambda t: (t.job.id not in flagged, -t.touched))
     chosen = (running[::-1] + ended)[:rows]
