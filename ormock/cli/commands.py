@@ -423,6 +423,9 @@ def record(
 
     if not upstream.startswith(("http://", "https://")):
         _fail(f"ormock record: --upstream must be an http(s) URL, not {upstream!r}")
+    problem = _recording_folder_problem(out)
+    if problem is not None:
+        _fail(f"ormock record: --out {out}: {problem}")
     recorder = Recorder(upstream, out, choose_clock(clock.value), max_content_bytes, redact_prompts)
     try:
         sock, url = listen(host, port)
@@ -448,6 +451,20 @@ def record(
     if not written:
         _say("ormock: nothing was recorded")
     _say("ormock: stopped")
+
+
+def _recording_folder_problem(out: Path) -> str | None:
+    """Why the recording could not be written to the folder `out`, found before anything is
+    recorded (at the stop it would be too late), or None."""
+    if out.exists() and not out.is_dir():
+        return "is a file; name a folder for the recording"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot make the folder: {exc.strerror or exc}"
+    if not os.access(out, os.W_OK | os.X_OK):
+        return "cannot write in this folder"
+    return None
 
 
 models_app = typer.Typer(help="The model catalogue: pull the live listing, or see what changed.", add_completion=False)

@@ -9,6 +9,7 @@ found in one pass each over a submit's prompt (`PromptIndex`), however many rule
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -52,6 +53,24 @@ def search(pattern: str, text: str) -> bool:
     return re2.compile(pattern, _options()).search(text) is not None
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def readable(prompt: str) -> str:
+    """`prompt` as it is matched and hashed: a lone surrogate (valid JSON, not UTF-8) reads as
+    U+FFFD, so a recording can write it and a replay match it."""
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATES.sub("\ufffd", prompt)
+    return prompt
+
+
+def sha256(prompt: str) -> str:
+    """What a rule's `prompt_sha256` is compared with."""
+    return hashlib.sha256(readable(prompt).encode("utf-8")).hexdigest()
+
+
 class _Found:
     """Which of many strings or patterns occur in a text, in one pass over it."""
 
@@ -85,15 +104,10 @@ class PromptIndex:
 
     def passing(self, prompt: str) -> set[int]:
         """The indexes of the matches whose every prompt condition `prompt` meets."""
-        try:
-            return self._passing(prompt)
-        except UnicodeEncodeError:  # a lone surrogate (valid JSON, not UTF-8): matched as U+FFFD
-            return self._passing(prompt.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
-
-    def _passing(self, prompt: str) -> set[int]:
+        prompt = readable(prompt)
         needles = {self._needles[k] for k in self._find_needles(prompt.casefold())}
         patterns = {self._patterns[k] for k in self._find_patterns(prompt)}
-        digest = hashlib.sha256(prompt.encode("utf-8")).hexdigest() if self._hashes else ""
+        digest = sha256(prompt) if self._hashes else ""
         return {
             i
             for i in range(self.count)

@@ -16,7 +16,7 @@ becomes the scenario's catalogue. No key, `Authorization` header or signed URL r
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import json
 import re
 import time
@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from .. import safe
 from .._asgi import ASGIApp, lifespan
+from ..scenario import prompts
 from ..scenario.catalogue import MODEL_KEYS
 from ..scenario.loader import TERMINAL
 from ..service import wire
@@ -39,6 +40,7 @@ from .calls import Call
 from .limits import send_json as _json
 
 MAX_CONTENT = 32 * 1024 * 1024
+MAX_ANSWER = 8 * 1024 * 1024  # bytes of an upstream answer that is not a video (JSON: a job, the models)
 PASSED_HEADERS = ("authorization", "content-type", "accept", "user-agent", "x-test-id")
 RETURNED_HEADERS = ("content-type", "retry-after", "retry-after-ms", "content-length")
 
@@ -146,13 +148,17 @@ class Recorder:
             if action == "download" and response.status_code == 200:
                 await self._stream(call, response, send)
                 return
-            raw = await response.aread()
+            raw = await _read_at_most(response, MAX_ANSWER)
+            if raw is None:
+                message = f"the upstream's answer was larger than {MAX_ANSWER // 1024 // 1024} MB"
+                await _json(send, 502, wire.error(502, message))
+                return
             answer = raw
             parsed: Any = None
             if response.headers.get("content-type", "").startswith("application/json"):
                 try:
                     parsed = json.loads(raw)
-                except ValueError:
+                except (ValueError, RecursionError):
                     await _json(send, 502, wire.error(502, "the upstream answered with broken JSON"))
                     return
                 answer = wire.dumps(self._local(parsed, call.base))
@@ -268,40 +274,104 @@ class Recorder:
     # --- what a person watching sees ---------------------------------------------------------------
     # --- the scenario -----------------------------------------------------------------------------
     def save(self) -> list[Path]:
-        """Writes what was recorded (never over an existing file); returns the files written."""
+        """Writes what was recorded (never over an existing file); returns the files written. It
+        never loses a recording: the scenario is written whole or not at all, and is kept only once
+        it loads back; if it would not, the raw recording is kept as JSON beside it."""
         if not self.jobs and self.listing is None:
             return []
         self.out.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        stem = f"recording-{stamp}"
-        number = 1
-        while (self.out / f"{stem}.toml").exists():
-            number += 1
-            stem = f"recording-{stamp}-{number}"
+        stem = self._free_stem()
         written: list[Path] = []
         rules = []
         for n, recorded in enumerate(self.jobs.values(), start=1):
             content_file = None
             if recorded.content:
                 content_file = f"{stem}-{n}.mp4"
-                (self.out / content_file).write_bytes(bytes(recorded.content))
+                _write_whole(self.out / content_file, bytes(recorded.content))
                 written.append(self.out / content_file)
             rules.append(_rule(n, recorded, content_file, self.redact_prompts))
-        header = [
-            f"# Recorded by `ormock record` on {self.started:%Y-%m-%d %H:%M} UTC from {_origin(self.upstream)}:",
-            f"# {len(self.jobs)} job(s){', and the model listing' if self.listing else ''}. Replay it with",
-            f"#   ormock serve {self.out / (stem + '.toml')}",
-            "# Each rule matches one recorded job's model and exact prompt; its timeline holds each status for",
-            "# as long as the client saw it, answers the errors it met on the way, and ends as the job did.",
-            "# No API key, Authorization header or signed URL was written.",
-        ]
-        text = "\n".join(header) + "\n\n" + "\n".join(rules)
+        path = self.out / f"{stem}.toml"
+        text = self._header(path) + "\n\n" + "\n".join(rules)
         if self.listing:
             text += "\n" + _catalogue(self.listing)
-        path = self.out / f"{stem}.toml"
-        path.write_text(text, "utf-8")
-        written.insert(0, path)
+        problem = _loads_back(text, path)
+        if problem is None:
+            _write_whole(path, text.encode("utf-8"))
+            written.insert(0, path)
+        else:
+            raw = self.out / f"{stem}-raw.json"
+            _write_whole(raw, self._raw(problem).encode("utf-8"))
+            written.insert(0, raw)
         return written
+
+    def _free_stem(self) -> str:
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        stem = f"recording-{stamp}"
+        number = 1
+        while any(self.out.glob(f"{stem}.*")) or any(self.out.glob(f"{stem}-raw.*")):
+            number += 1
+            stem = f"recording-{stamp}-{number}"
+        return stem
+
+    def _header(self, path: Path) -> str:
+        return "\n".join(
+            [
+                f"# Recorded by `ormock record` on {self.started:%Y-%m-%d %H:%M} UTC from {_origin(self.upstream)}:",
+                f"# {len(self.jobs)} job(s){', and the model listing' if self.listing else ''}. Replay it with",
+                f"#   ormock serve {safe.shown(str(path))}",
+                "# Each rule matches one recorded job's model and exact prompt; its timeline holds each status for",
+                "# as long as the client saw it, answers the errors it met on the way, and ends as the job did.",
+                "# No API key, Authorization header or signed URL was written.",
+            ]
+        )
+
+    def _raw(self, problem: str) -> str:
+        """The recording as plain JSON, for when its scenario would not load (never expected)."""
+        jobs = [
+            {
+                "job_id": recorded.job_id,
+                "body": recorded.body,
+                "submitted": recorded.submitted,
+                "polls": [dataclasses.asdict(seen) for seen in recorded.polls],
+                "refused_first": [dataclasses.asdict(seen) for seen in recorded.refused_first],
+                "content_bytes": len(recorded.content),
+            }
+            for recorded in self.jobs.values()
+        ]
+        why = f"ormock could not write this recording as a scenario that loads back: {problem}"
+        return json.dumps({"problem": why, "upstream": _origin(self.upstream), "jobs": jobs}, indent=2)
+
+
+async def _read_at_most(response: Any, limit: int) -> bytes | None:
+    """The body of an upstream answer, or None once it goes past `limit` bytes (it is not read on)."""
+    if response.is_stream_consumed:  # read already, by a response hook of the client
+        return response.content if len(response.content) <= limit else None
+    body = bytearray()
+    async for chunk in response.aiter_raw():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """Writes `path` in one step: a reader, or a stop midway, never sees half of it."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(data)
+    partial.replace(path)
+
+
+def _loads_back(text: str, path: Path) -> str | None:
+    """Why the scenario `text` (to be written at `path`) would not load, or None."""
+    from ..scenario.loader import parse
+    from ..scenario.problems import ScenarioError
+
+    try:
+        text.encode("utf-8")
+        parse(text, path)
+    except (ScenarioError, UnicodeEncodeError, ValueError) as exc:
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return None
 
 
 def _origin(url: str) -> str:
@@ -315,7 +385,7 @@ def _toml(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return _toml_string(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml(v) for v in value if v is not None) + "]"
     if isinstance(value, dict):
@@ -323,8 +393,26 @@ def _toml(value: Any) -> str:
     raise TypeError(type(value))
 
 
+_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def _toml_escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _TOML_ESCAPES:
+        return _TOML_ESCAPES[char]
+    if 0xD800 <= ord(char) <= 0xDFFF:  # a lone surrogate: no TOML (or UTF-8) can hold it
+        return "\\uFFFD"
+    return f"\\u{ord(char):04X}"
+
+
+def _toml_string(text: str) -> str:
+    """`text` as a TOML basic string: quotes, backslashes and every control character (U+007F
+    included) escaped, a lone surrogate written as U+FFFD (what the matcher reads it as)."""
+    return '"' + re.sub(r'["\\\x00-\x1f\x7f\ud800-\udfff]', _toml_escape, text) + '"'
+
+
 def _key(name: str) -> str:
-    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _toml_string(name)
 
 
 def _seconds(value: float) -> str:
@@ -336,7 +424,7 @@ def _rule(number: int, recorded: Recorded, content_file: str | None, redact: boo
     prompt = body.get("prompt") if isinstance(body.get("prompt"), str) else None
     match: dict[str, Any] = {"model": body.get("model")}
     if prompt is not None and redact:  # the prompt stays off the disk: the rule matches its hash
-        match["prompt_sha256"] = hashlib.sha256(prompt.encode()).hexdigest()
+        match["prompt_sha256"] = prompts.sha256(prompt)
         prompt = None
     elif prompt is not None:
         match["prompt_regex"] = "^" + re.escape(prompt) + "$"

@@ -6,6 +6,7 @@ are manual and moved by the client, so nothing waits on the wall clock."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -306,3 +307,107 @@ async def test_the_recorders_control_rows_have_the_guard_and_the_error_envelope(
         assert moved.json() == {"time": 1_005.0}
         health = await http.get("/__ormock/health")
         assert health.json()["upstream"] == "http://upstream.test/api/v1"
+
+
+@pytest.mark.parametrize("prompt", ["a lone \ud800 surrogate", "a DEL \x7f here", 'quotes " and \\ and\nnewlines\t'])
+def test_a_prompt_toml_cannot_hold_as_it_is_still_makes_a_recording_that_replays(tmp_path, prompt):
+    """A lone surrogate made every save fail (0-byte files, every paid job lost) and U+007F wrote a
+    file that did not load: each is escaped now, and the rule matches the same prompt on replay."""
+    from ormock.scenario.submit import Submission
+    from ormock.service.clock import ManualClock
+    from ormock.web.record import Recorded, Recorder
+
+    recorder = Recorder("http://upstream.test/api/v1", tmp_path / "out", ManualClock())
+    recorder.jobs["j"] = Recorded("j", {"model": SEEDANCE, "prompt": prompt}, 0.0)
+    (written,) = recorder.save()
+    assert written.suffix == ".toml"
+    loaded = load_scenario(written)
+    assert loaded.pick(Submission(model=SEEDANCE, prompt=prompt)).name.startswith("recorded 1: ")
+    assert [path.name for path in (tmp_path / "out").iterdir()] == [written.name]  # nothing half-written
+
+
+def test_a_recording_that_would_not_load_back_is_kept_as_json_never_lost(tmp_path, monkeypatch):
+    from ormock.service.clock import ManualClock
+    from ormock.web import record
+    from ormock.web.record import Recorded, Recorder
+
+    monkeypatch.setattr(record, "_loads_back", lambda text, path: "a problem no one foresaw")
+    recorder = Recorder("http://upstream.test/api/v1", tmp_path / "out", ManualClock())
+    recorder.jobs["j"] = Recorded("j", {"model": SEEDANCE, "prompt": "paid for"}, 0.0)
+    (written,) = recorder.save()
+    assert written.name.endswith("-raw.json")
+    kept = json.loads(written.read_text())
+    assert kept["jobs"][0]["body"]["prompt"] == "paid for"
+    assert "a problem no one foresaw" in kept["problem"]
+    assert not list((tmp_path / "out").glob("*.toml"))
+
+
+def test_out_naming_a_file_is_refused_before_anything_is_recorded(tmp_path):
+    taken = tmp_path / "recordings"
+    taken.write_text("not a folder")
+    done = subprocess.run(
+        [sys.executable, "-m", "ormock", "record", "--out", str(taken), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert f"ormock record: --out {taken}: is a file; name a folder for the recording" in done.stderr
+    assert taken.read_text() == "not a folder"
+
+
+async def test_an_upstream_answer_too_large_or_too_deep_is_a_json_502(tmp_path, monkeypatch):
+    """The recorder read an upstream's answer whole (1 GB cost 5.4 GB): past 8 MB it is a 502 and
+    the rest is never read; JSON nested too deeply is a 502 too, not an empty 500."""
+    monkeypatch.undo()  # the recorder's own client reads this hostile upstream unchecked, as in `ormock record`
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from ormock.service.clock import ManualClock
+    from ormock.web.record import Recorder
+
+    sent: list[int] = []
+
+    class Hostile(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(202)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(64 * 1024 * 1024))
+            self.end_headers()
+            total = 0
+            try:
+                while total < 64 * 1024 * 1024:
+                    self.wfile.write(b" " * 65536)
+                    total += 65536
+            except OSError:
+                pass
+            sent.append(total)
+
+        def do_GET(self) -> None:
+            deep = b"[" * 3000 + b"]" * 3000
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(deep)))
+            self.end_headers()
+            self.wfile.write(deep)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    recorder = Recorder(f"http://127.0.0.1:{server.server_address[1]}/api/v1", tmp_path / "out", ManualClock())
+    headers = {"Authorization": f"Bearer {KEY}"}
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=recorder), base_url="http://127.0.0.1") as http:
+            large = await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": "x"}, headers=headers)
+            deep = await http.get("/api/v1/videos/some-job", headers=headers)
+    finally:
+        server.shutdown()
+        await recorder._close()
+    assert large.status_code == 502
+    assert large.json()["error"]["message"] == "the upstream's answer was larger than 8 MB"
+    assert deep.status_code == 502
+    assert deep.json()["error"]["message"] == "the upstream answered with broken JSON"
+    assert sent and sent[0] < 32 * 1024 * 1024
