@@ -13,7 +13,12 @@ from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 REDACTED = "[redacted]"
 # Query parameters whose values are secrets wherever they appear: the keyless download URLs'
 # `signature`, and the names people give tokens in callback URLs.
-_SECRET_NAMES = re.compile(r"sig|signature|token|secret|key|password|passwd|pass|auth|credential|code", re.I)
+_SECRET_NAMES = re.compile(
+    r"sig|signature|token|secret|key|password|passwd|pass|auth|credential|code|jwt|hmac|session|bearer", re.I
+)
+# A path segment that reads like a credential (the last part of a Slack webhook URL, a token in the
+# path): long, with digits, capitals and small letters mixed, as no word a person writes is.
+_SECRET_SEGMENT = re.compile(r"^(?=.*[0-9])(?=.*[a-z])(?=.*[A-Z])[A-Za-z0-9_-]{16,}$")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 MAX_SHOWN = 300  # characters of one client-given value shown in a line; the rest is cut with "…"
 
@@ -44,6 +49,14 @@ def key(value: str | None) -> str:
     return f"{shown(value[:6], 6)}…{shown(value[-4:], 4)}"
 
 
+def whole_number(text: str, digits: int = 18) -> int | None:
+    """`text` as a whole number written in ASCII digits (at most `digits` of them), else None.
+    (`str.isdigit` takes `²` and other digits `int` refuses.)"""
+    if text.isascii() and text.isdigit() and len(text) <= digits:
+        return int(text)
+    return None
+
+
 def secret_query(query: dict[str, str]) -> dict[str, str]:
     """A query string's parameters with secret-looking values redacted."""
     if not query:
@@ -66,7 +79,9 @@ def url(text: str) -> str:
         if query:
             pairs = secret_query(dict(parse_qsl(query, keep_blank_values=True)))
             query = "&".join(f"{quote(k, safe='')}={_value(v)}" for k, v in pairs.items())
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+        path = "/".join(REDACTED if _SECRET_SEGMENT.match(part) else part for part in parts.path.split("/"))
+        fragment = REDACTED if parts.fragment else ""  # a fragment is never sent: only a secret would be there
+        return urlunsplit((parts.scheme, netloc, path, query, fragment))
     except ValueError:
         return REDACTED
 

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ..safe import shown
+
 AspectRatio = Literal["16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3", "21:9", "9:21"]
 FrameType = Literal["first_frame", "last_frame"]
 
@@ -100,8 +102,8 @@ def read_file(path: Path) -> dict[str, VideoModel]:
 def diff(old: dict[str, VideoModel], new: dict[str, VideoModel]) -> list[str]:
     """What changed from `old` to `new`, a line each: models added and removed, and for models in
     both, their durations, resolutions, aspect ratios, sizes and prices."""
-    lines = [f"+ {model_id}: new ({new[model_id].name})" for model_id in sorted(set(new) - set(old))]
-    lines += [f"- {model_id}: removed" for model_id in sorted(set(old) - set(new))]
+    lines = [f"+ {shown(model_id)}: new ({shown(new[model_id].name)})" for model_id in sorted(set(new) - set(old))]
+    lines += [f"- {shown(model_id)}: removed" for model_id in sorted(set(old) - set(new))]
     watched = (
         "supported_durations",
         "supported_resolutions",
@@ -116,7 +118,7 @@ def diff(old: dict[str, VideoModel], new: dict[str, VideoModel]) -> list[str]:
         for key in watched:
             before, after = getattr(old[model_id], key), getattr(new[model_id], key)
             if before != after:
-                lines.append(f"~ {model_id}: {key} {json.dumps(before)} -> {json.dumps(after)}")
+                lines.append(f"~ {shown(model_id)}: {key} {shown(json.dumps(before))} -> {shown(json.dumps(after))}")
     return lines
 
 

@@ -138,6 +138,8 @@ def parse(text: str, path: Path | None = None, content_dirs: tuple[Path, ...] = 
     source = str(path) if path is not None else "<scenario>"
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ScenarioError(source, [Problem((), "not valid TOML: arrays or tables nested too deeply")]) from None
     except tomllib.TOMLDecodeError as exc:
         place = _TOML_PLACE.search(str(exc))
         line, column = (int(place.group(1)), int(place.group(2))) if place else (0, 0)

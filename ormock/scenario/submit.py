@@ -12,14 +12,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .. import safe
 from .catalogue import AspectRatio, VideoModel
 
 Input = Literal["text", "frame_images", "input_references"]
 
-_SIZE = re.compile(r"^[1-9][0-9]*x[1-9][0-9]*$")
+_SIZE = re.compile(r"^[1-9][0-9]{0,14}x[1-9][0-9]{0,14}$")  # 15 digits a side: past that, no number a video has
+CONTROL_PATH = "/__ormock"  # where an ormock's control API answers (web.routes.CONTROL_PREFIX)
+MAX_DURATION = 1_000_000  # seconds asked for, at most (the video made is capped much shorter: docs/limits.md)
 # The request schema's enums, whatever the model: the official SDK's (1.3.84) sets, which add
 # 360p to the OpenAPI snapshot's resolutions. A model's own sets narrow them further.
 ASPECT_RATIOS: tuple[str, ...] = get_args(AspectRatio)
@@ -53,13 +55,17 @@ class Submission:
     body: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
+QUOTED = 20  # values of a supported set an error message lists, at most (a catalogue may be hostile)
+
+
 def describe(values: list[Any]) -> str:
     """A supported set as a person would write it: `4-15`, or `4, 6, 8`."""
     if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         ordered = sorted(values)
         if len(ordered) > 2 and ordered == list(range(ordered[0], ordered[-1] + 1)):
             return f"{ordered[0]}-{ordered[-1]}"
-    return ", ".join(str(v) for v in values)
+    shown = ", ".join(safe.shown(v, 40) for v in values[:QUOTED])
+    return shown + (f", … ({len(values) - QUOTED} more)" if len(values) > QUOTED else "")
 
 
 def _typed(body: Mapping[str, Any], key: str, kinds: tuple[type, ...], label: str) -> Any:
@@ -171,6 +177,8 @@ def callback_problem(url: str, require_https: bool) -> str | None:
         return f"callback_url is not a valid URL: '{shown}'"
     if parts.scheme != "https" and (require_https or not parts.hostname.startswith(_LOOPBACK)):
         return f"callback_url must use HTTPS: '{shown}'"
+    if unquote(parts.path).startswith(CONTROL_PATH):  # deliveries would drive a control API (a reset)
+        return f"callback_url must not point at ormock's control API ({CONTROL_PATH}/): '{shown}'"
     return None
 
 
@@ -212,8 +220,10 @@ def check(body: Any, models: Mapping[str, VideoModel]) -> Submission:
 
     if duration is not None and duration < 1:
         raise Rejected(f"duration must be at least 1, not {duration}")
+    if duration is not None and duration > MAX_DURATION:
+        raise Rejected(f"duration must be at most {MAX_DURATION} seconds, not {safe.shown(duration, 40)}")
     if size is not None and not _SIZE.match(size):
-        raise Rejected(f"size must be WIDTHxHEIGHT, like '1280x720', not '{size}'")
+        raise Rejected(f"size must be WIDTHxHEIGHT, like '1280x720', not '{safe.shown(size, 40)}'")
     _in_schema("aspect_ratio", aspect_ratio, ASPECT_RATIOS)
     _in_schema("resolution", resolution, RESOLUTIONS)
     _in_set("duration", duration, model.supported_durations, model)

@@ -13,6 +13,7 @@ import hmac
 import logging
 import secrets
 
+from .. import safe
 from ..scenario.loader import Fault, Rule
 from .jobs import Job
 from .store import JobStore
@@ -107,6 +108,8 @@ class Faults:
         return f"index={index}&expires={expires}&signature={self.signature(job, index, expires)}"
 
     def signature_ok(self, job: Job, index: int, expires: str, signature: str) -> bool:
-        if not expires.isdigit():
+        when = safe.whole_number(expires)
+        if when is None:
             return False
-        return hmac.compare_digest(self.signature(job, index, int(expires)), signature)
+        # bytes: compare_digest refuses str with non-ASCII characters, and a client chose these
+        return hmac.compare_digest(self.signature(job, index, when).encode(), signature.encode("utf-8", "replace"))

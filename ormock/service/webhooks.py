@@ -198,10 +198,10 @@ class Dispatcher:
                     delivery.done = True
             elif delivery.attempts > self.settings.retries:
                 delivery.done = True
-                receiver = safe.url(delivery.job.callback_url or "")
+                receiver = safe.shown(safe.url(delivery.job.callback_url or ""), 120)
                 self.say(
                     f"webhook for {delivery.job.id} ({delivery.status}) to {receiver} failed after "
-                    f"{delivery.attempts} attempt(s): {delivery.results[-1]}"
+                    f"{delivery.attempts} attempt(s): {safe.shown(delivery.results[-1], 200)}"
                 )
             else:
                 delivery.due = now + self.settings.backoff * 2 ** (delivery.attempts - 1)
@@ -255,9 +255,11 @@ class Dispatcher:
         results = await asyncio.gather(*sends, return_exceptions=True)
         for delivery, result in zip(waiting, results, strict=True):
             if result is not True:
+                receiver = safe.shown(safe.url(delivery.job.callback_url or ""), 120)
+                last = delivery.results[-1] if delivery.results else result
                 self.say(
-                    f"webhook for {delivery.job.id} ({delivery.status}) to {safe.url(delivery.job.callback_url or '')} "
-                    f"not delivered before shutdown: {delivery.results[-1] if delivery.results else result}"
+                    f"webhook for {delivery.job.id} ({delivery.status}) to {receiver} "
+                    f"not delivered before shutdown: {safe.shown(last, 200)}"
                 )
         self.pending = []
         clients, self._clients = list(self._clients.values()), OrderedDict()

@@ -121,13 +121,21 @@ def job_info(job: Job, view: View) -> dict[str, Any]:
         "downloaded": job.downloaded,
         "created_at": job.created_at,
         "last_poll_at": job.last_poll_at,
-        "request": dict(job.submission.body),
+        "request": _shown_request(job.submission.body),
     }
     if view.step.error_text is not None:
         info["error"] = view.step.error_text
     if view.status == "completed":
         info["cost"] = job.cost(view)
     return info
+
+
+def _shown_request(body: Any) -> dict[str, Any]:
+    """A submit's body as the control API shows it: its callback URL's secrets redacted."""
+    shown = dict(body)
+    if isinstance(shown.get("callback_url"), str):
+        shown["callback_url"] = safe.url(shown["callback_url"])
+    return shown
 
 
 def redacted(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
@@ -151,8 +159,8 @@ def entry(item: Entry) -> dict[str, Any]:
     if item.kind == "webhook":
         shown["path"] = safe.url(item.path)
     body = item.body
-    if isinstance(body, dict) and isinstance(body.get("callback_url"), str):
-        shown["body"] = {**body, "callback_url": safe.url(body["callback_url"])}
+    if isinstance(body, dict):
+        shown["body"] = _shown_request(body)
     return shown
 
 

@@ -236,9 +236,9 @@ class Api:
         raw_index = query.get("index", "0")
         if raw_index == "null":  # the spec lets index be null: the default, 0
             raw_index = "0"
-        if not raw_index.isdigit():
+        index = safe.whole_number(raw_index)
+        if index is None:
             raise Failure(400, f"index must be a non-negative integer, not '{safe.shown(raw_index, 40)}'")
-        index = int(raw_index)
         if signature is not None and not self.faults.signature_ok(job, index, query.get("expires", ""), signature):
             raise Failure(403, "This download link is not valid")
         fault = await self.inject(ex, "content", job.rule) or server_fault

@@ -147,9 +147,9 @@ MAX_TIME = 253_402_300_799.0  # 9999-12-31T23:59:59Z: past it no date can be sho
 
 
 def _count(value: str, name: str, most: int | None) -> int:
-    if not (value.isdigit() and len(value) <= 12):
+    number = safe.whole_number(value, 12)
+    if number is None:
         raise Failure(400, f"{name} must be a whole number, not '{safe.shown(value, 40)}'")
-    number = int(value)
     if most is not None and not 1 <= number <= most:
         raise Failure(400, f"{name} must be between 1 and {most}, not {number}")
     return number
@@ -300,7 +300,8 @@ class Control:
         path = request.args.get("path")
         kind = request.args.get("kind")
         since = request.args.get("since")
-        if since is not None and not (since.isdigit() and len(since) <= 18):
+        after = safe.whole_number(since) if since is not None else None
+        if since is not None and after is None:
             raise Failure(400, f"since must be a journal sequence number, not '{safe.shown(since, 40)}'")
         entries = self.store.journal(_namespace())
         if job_id:
@@ -309,8 +310,8 @@ class Control:
             entries = [e for e in entries if e.path.startswith(path)]
         if kind:
             entries = [e for e in entries if e.kind == kind]
-        if since is not None:
-            entries = [e for e in entries if e.seq > int(since)]
+        if after is not None:
+            entries = [e for e in entries if e.seq > after]
         return json_response({"data": [wire.entry(e) for e in entries]})
 
     async def wait(self) -> Response:

@@ -179,7 +179,7 @@ class Recorder:
         if recorded is not None:
             recorded.content = bytearray()
             length = response.headers.get("content-length")
-            recorded.content_total = int(length) if length and length.isdigit() else None
+            recorded.content_total = safe.whole_number(length) if length else None
         sent = 0
         try:
             async for chunk in response.aiter_raw():

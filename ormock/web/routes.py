@@ -4,10 +4,12 @@ dashboard and the report."""
 
 from __future__ import annotations
 
+from ..scenario.submit import CONTROL_PATH
+
 JOBS_PREFIX = "/api/v1/videos/"
 SUBMIT_PATH = "/api/v1/videos"
 MODELS_PATH = "/api/v1/videos/models"
-CONTROL_PREFIX = "/__ormock"  # the control API (see `control`)
+CONTROL_PREFIX = CONTROL_PATH  # the control API (see `control`)
 
 
 def job_id_in(path: str) -> str | None:
