@@ -49,7 +49,9 @@ class Finding:
 def _finding(check: str, verdict: str, summary: str, job: str | None, evidence: Iterable[Entry]) -> Finding:
     """A finding whose evidence is these journal entries: their seqs and their times."""
     shown = list(evidence)
-    return Finding(check, verdict, summary, job, [e.seq for e in shown], [e.time for e in shown])
+    # a job id can be what a client put in a path: every renderer gets it escaped, as the summary
+    job_shown = safe.shown(job, 80) if job is not None else None
+    return Finding(check, verdict, summary, job_shown, [e.seq for e in shown], [e.time for e in shown])
 
 
 def _key(entry: Entry) -> str:
@@ -407,7 +409,7 @@ def _build(store: JobStore, test_id: str | None) -> dict[str, Any]:
             overall = max((str(c["verdict"]) for c in checks), key=RANK.__getitem__, default="pass")
             clients.append(
                 {
-                    "client": {"key": safe.key(key), "test_id": space.test_id, "user_agent": safe.shown(agent, 120)},
+                    "client": {"key": safe.key(key), "test_id": safe.shown(space.test_id, 120), "user_agent": safe.shown(agent, 120)},
                     "verdict": overall,
                     "checks": checks,
                 }

@@ -175,3 +175,23 @@ def test_a_report_file_of_an_unknown_kind_is_refused_before_serving(tmp_path):
         timeout=30,
     )
     assert done.returncode == 2 and "give a .json, .xml or .md file" in done.stderr
+
+
+async def test_a_hostile_test_id_and_job_id_reach_every_rendering_escaped(make_mock):
+    """A test id with an OSC sequence and a NUL, and a job id a client made up: the summary, the
+    Markdown and the JUnit report (which must stay valid XML) show them escaped, never raw."""
+    from ormock.report import build
+
+    mock = make_mock("[default]\n")
+    evil = "run\x1b]0;pwned\x07\x00"
+    headers = {"Authorization": "Bearer sk-or-evil-0001", "X-Test-Id": evil}
+    job = (await mock.http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": "x"}, headers=headers)).json()
+    for _ in range(3):  # polls far too fast: a finding that names the job and the test id
+        await mock.http.get(f"/api/v1/videos/{job['id']}", headers=headers)
+    for _ in range(2):  # a made-up job id, refused and sent again: a finding that names it
+        await mock.http.get("/api/v1/videos/%1B%5B2Jgone", headers=headers)
+    report = build(mock.store)
+    for text in (summary(report), markdown(report), junit(report)):
+        assert "\x1b" not in text and "\x00" not in text and "\x07" not in text
+        assert "\\x1b" in text
+    ElementTree.fromstring(junit(report))  # still XML
