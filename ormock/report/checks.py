@@ -409,7 +409,11 @@ def _build(store: JobStore, test_id: str | None) -> dict[str, Any]:
             overall = max((str(c["verdict"]) for c in checks), key=RANK.__getitem__, default="pass")
             clients.append(
                 {
-                    "client": {"key": safe.key(key), "test_id": safe.shown(space.test_id, 120), "user_agent": safe.shown(agent, 120)},
+                    "client": {
+                        "key": safe.key(key),
+                        "test_id": safe.shown(space.test_id, 120),
+                        "user_agent": safe.shown(agent, 120),
+                    },
                     "verdict": overall,
                     "checks": checks,
                 }

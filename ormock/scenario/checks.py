@@ -3,12 +3,14 @@ can never match, HTTP codes the service never sends, content files. Each finding
 
 from __future__ import annotations
 
+import itertools
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from . import catalogue
+from . import catalogue, prompts
 from .catalogue import VideoModel
 from .problems import Problem, from_validation, suggest
 from .schema import Match, Respond, Rule, ScenarioFile, Step
@@ -62,21 +64,87 @@ def _unreachable(loc: tuple[Any, ...], match: Match, models: dict[str, VideoMode
     return found
 
 
-def covers(first: Match, later: Match) -> bool:
-    """Whether every submit `later` takes is also taken by `first`."""
-    if first.model is not None and not (later.model is not None and set(later.models) <= set(first.models)):
-        return False
-    if first.prompt is not None and not (
-        later.prompt is not None and first.prompt.casefold() in later.prompt.casefold()
-    ):
-        return False
-    if first.prompt_regex is not None and first.prompt_regex != later.prompt_regex:
-        return False
-    if first.prompt_sha256 is not None and first.prompt_sha256 != later.prompt_sha256:
-        return False
-    if first.input is not None and first.input != later.input:
-        return False
-    return all(getattr(later, key) == wanted for key, wanted in first.parameters().items())
+class _Group:
+    """Earlier rules that set the same exact keys, indexed by what a later rule needs of them."""
+
+    def __init__(self) -> None:
+        self.any_model: list[int] = []  # no `prompt`, no `model`: they take any model
+        self.by_model: dict[str, list[int]] = defaultdict(list)  # no `prompt`: by each model they name
+        self.with_prompt: set[int] = set()
+
+
+class _Coverage:
+    """Finds, for each rule, the first earlier rule that takes every submit it would, without
+    comparing every pair (10,000 rules took 66 s that way). A covering rule sets each exact key it
+    has (pattern, hash, input, parameters) as the later one does, names every model the later one
+    names (or none), and has a `prompt` inside the later one's (or none): earlier rules are grouped
+    by their exact keys, a later rule looks only in the groups its own keys allow, and every rule's
+    earlier prompts inside its own are found for all rules in one pass (`prompts.Found`)."""
+
+    def __init__(self, matches: list[Match]) -> None:
+        self.matches = matches
+        self.exact = [frozenset(_exact(match).items()) for match in matches]
+        needles = [m.prompt.casefold() if m.prompt is not None else None for m in matches]
+        with_needles = [i for i, needle in enumerate(needles) if needle is not None]
+        find = prompts.Found([prompts.literal(needles[i] or "") for i in with_needles])
+        self.inside = {  # rule -> the rules whose prompt is inside its prompt
+            i: sorted(with_needles[k] for k in find(needles[i] or "")) for i in with_needles
+        }
+        self.groups: dict[frozenset[tuple[str, Any]], _Group] = defaultdict(_Group)
+
+    def first_cover(self, i: int) -> int | None:
+        """The first rule before rule `i` that takes every submit it would, if any; rule `i` then
+        joins the earlier ones."""
+        later = self.matches[i]
+        own = sorted(self.exact[i])
+        found = [
+            j
+            for size in range(len(own) + 1)
+            for keys in itertools.combinations(own, size)
+            if (group := self.groups.get(frozenset(keys))) is not None
+            for j in [self._first_in(group, i, later)]
+            if j is not None
+        ]
+        self._join(i)
+        return min(found, default=None)
+
+    def _first_in(self, group: _Group, i: int, later: Match) -> int | None:
+        firsts = []
+        if group.any_model:
+            firsts.append(group.any_model[0])
+        if later.model:
+            firsts += [j for j in group.by_model.get(later.models[0], ()) if _models_cover(self.matches[j], later)][:1]
+        firsts += [
+            j
+            for j in self.inside.get(i, ())
+            if j < i and j in group.with_prompt and _models_cover(self.matches[j], later)
+        ][:1]
+        return min(firsts, default=None)
+
+    def _join(self, i: int) -> None:
+        match = self.matches[i]
+        group = self.groups[self.exact[i]]
+        if match.prompt is not None:
+            group.with_prompt.add(i)
+        elif match.model is None:
+            group.any_model.append(i)
+        else:
+            for model in match.models:
+                group.by_model[model].append(i)
+
+
+def _exact(match: Match) -> dict[str, Any]:
+    """The keys of a match that a covering match must set alike (all but `model` and `prompt`)."""
+    exact = match.parameters()
+    for key in ("prompt_regex", "prompt_sha256", "input"):
+        if getattr(match, key) is not None:
+            exact[key] = getattr(match, key)
+    return exact
+
+
+def _models_cover(first: Match, later: Match) -> bool:
+    """Whether `first` takes every model `later` does."""
+    return first.model is None or (later.model is not None and set(later.models) <= set(first.models))
 
 
 def _codes(loc: tuple[Any, ...], rule: Rule) -> list[Problem]:
@@ -129,6 +197,7 @@ def check_file(
     base = path.parent if path is not None else Path.cwd()
     models = _models(file, problems, base)
     seen: dict[str, int] = {}
+    coverage = _Coverage([rule.match for rule in file.rule])
     for i, rule in enumerate(file.rule):
         loc: tuple[Any, ...] = ("rule", i)
         if "name" not in rule.model_fields_set:
@@ -143,14 +212,13 @@ def check_file(
                     Problem((*loc, "match", "model"), f"`{model_id}` is not in the model catalogue", hint=hint)
                 )
         problems += _unreachable(loc, rule.match, models)
-        for j, earlier in enumerate(file.rule[:i]):
-            if covers(earlier.match, rule.match):
-                message = (
-                    f"this rule can never match: rule `{earlier.name}` (rule[{j + 1}]) comes first"
-                    " and takes every submit it would"
-                )
-                problems.append(Problem((*loc, "match"), message, severity="warning"))
-                break
+        j = coverage.first_cover(i)
+        if j is not None:
+            message = (
+                f"this rule can never match: rule `{file.rule[j].name}` (rule[{j + 1}]) comes first"
+                " and takes every submit it would"
+            )
+            problems.append(Problem((*loc, "match"), message, severity="warning"))
     hooks = file.webhooks
     if hooks.url is not None and (problem := callback_problem(hooks.url, hooks.require_https)) is not None:
         problems.append(Problem(("webhooks", "url"), problem.replace("callback_url", "the default webhook url")))

@@ -48,6 +48,11 @@ def check_pattern(pattern: str) -> None:
         ) from None
 
 
+def literal(text: str) -> str:
+    """A pattern that finds `text` as it is."""
+    return str(re2.escape(text))
+
+
 def search(pattern: str, text: str) -> bool:
     """Whether `pattern` (one `check_pattern` accepts) is found in `text`, in linear time."""
     return re2.compile(pattern, _options()).search(text) is not None
@@ -71,8 +76,9 @@ def sha256(prompt: str) -> str:
     return hashlib.sha256(readable(prompt).encode("utf-8")).hexdigest()
 
 
-class _Found:
-    """Which of many strings or patterns occur in a text, in one pass over it."""
+class Found:
+    """Which of many patterns occur in a text, in one pass over it (`re2.escape` a string to find
+    it as it is)."""
 
     def __init__(self, patterns: Sequence[str]) -> None:
         self.empty = not patterns
@@ -97,8 +103,8 @@ class PromptIndex:
         self._needles = [i for i, match in enumerate(matches) if match.prompt is not None]
         self._patterns = [i for i, match in enumerate(matches) if match.prompt_regex is not None]
         self._hashes = {i: match.prompt_sha256 for i, match in enumerate(matches) if match.prompt_sha256 is not None}
-        self._find_needles = _Found([re2.escape((matches[i].prompt or "").casefold()) for i in self._needles])
-        self._find_patterns = _Found([matches[i].prompt_regex or "" for i in self._patterns])
+        self._find_needles = Found([literal((matches[i].prompt or "").casefold()) for i in self._needles])
+        self._find_patterns = Found([matches[i].prompt_regex or "" for i in self._patterns])
         self._needle_set = set(self._needles)
         self._pattern_set = set(self._patterns)
 

@@ -207,3 +207,54 @@ def test_serve_refuses_with_the_same_messages(tmp_path):
     )
     assert served.returncode == 2
     assert output.splitlines()[0] in served.stderr
+
+
+def _covers_pairwise(first, later) -> bool:
+    """The rule, written plainly over one pair (what the grouped search must agree with)."""
+    if first.model is not None and not (later.model is not None and set(later.models) <= set(first.models)):
+        return False
+    if first.prompt is not None and not (
+        later.prompt is not None and first.prompt.casefold() in later.prompt.casefold()
+    ):
+        return False
+    for key in ("prompt_regex", "prompt_sha256", "input", "duration", "resolution", "aspect_ratio"):
+        if getattr(first, key) is not None and getattr(first, key) != getattr(later, key):
+            return False
+    return True
+
+
+def test_the_grouped_search_for_rules_that_can_never_match_agrees_with_every_pair():
+    """600 random rules: each rule's warning names the first earlier rule that takes every submit it
+    would, exactly as comparing every pair does (the checks no longer compare every pair)."""
+    import random
+
+    from ormock.scenario.checks import _Coverage
+    from ormock.scenario.schema import Match
+
+    rnd = random.Random(7)
+    pick = lambda values: rnd.choice([None, *values])  # noqa: E731
+    matches = [
+        Match(
+            model=pick([["a"], ["b"], ["a", "b"]]),
+            prompt=pick(["storm", "big storm", "Storm at sea", "sea"]),
+            prompt_regex=pick(["x", "y"]),
+            input=pick(["text", "frame_images"]),
+            duration=pick([5, 10]),
+            resolution=pick(["720p"]),
+        )
+        for _ in range(600)
+    ]
+    coverage = _Coverage(matches)
+    for i, later in enumerate(matches):
+        expected = next((j for j in range(i) if _covers_pairwise(matches[j], later)), None)
+        assert coverage.first_cover(i) == expected, i
+
+
+def test_ten_thousand_rules_are_checked_and_the_covered_one_is_named(tmp_path):
+    rules = "".join(f'[[rule]]\nname = "r{i}"\nmatch = {{ prompt = "word{i:05d}" }}\n' for i in range(10_000))
+    rules += '[[rule]]\nname = "late"\nmatch = { prompt = "a word04321 here" }\n'
+    path = tmp_path / "many.toml"
+    path.write_text(rules)
+    code, out = validate(str(path))
+    assert code == 0
+    assert "rule[10001].match: this rule can never match: rule `r4321` (rule[4322]) comes first" in out
