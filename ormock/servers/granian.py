@@ -13,7 +13,11 @@ from typing import Any
 
 from granian._granian import SocketHolder
 from granian.constants import HTTPModes, Interfaces
+from granian.http import HTTP1Settings
 from granian.server.embed import Server
+
+CONNECTIONS = 16_384  # connections served at once
+HEADER_SECONDS = 10  # a connection that has not sent its headers by then is closed
 
 
 class _OnSocket(Server):
@@ -30,6 +34,11 @@ class _OnSocket(Server):
             websockets=False,
             log_enabled=False,
             backlog=1024,
+            # Connections served at once, and how long one may take to send its headers: with
+            # Granian's defaults (the backlog, 30 s) 1,024 idle or slow connections kept every new
+            # client waiting half a minute (docs/limits.md).
+            backpressure=CONNECTIONS,
+            http1_settings=HTTP1Settings(header_read_timeout=HEADER_SECONDS * 1000),
         )
         self._fd = os.dup(sock.fileno())
         sock.close()

@@ -44,6 +44,24 @@ def test_garbage_half_open_and_oversized_clients_do_not_stop_others():
         _healthy(served.base_url)
 
 
+def test_many_idle_and_slow_connections_do_not_keep_new_clients_waiting():
+    """1,200 connections that send nothing or never finish their headers (a few idle browsers, a
+    slow-loris): under Granian's defaults every new client waited half a minute; a new client is
+    answered at once (the 5 s client timeout only bounds a failing test)."""
+    with running(SCENARIOS / "seedance.toml", "--no-dashboard") as served:
+        address = _address(served.base_url)
+        held = [socket.create_connection(address, timeout=5) for _ in range(1200)]
+        try:
+            for sock in held[::2]:
+                sock.sendall(b"GET /api/v1/videos/models HTTP/1.1\r\nHost: x\r\n")  # never finished
+            with httpx.Client(base_url=served.base_url, headers=KEY, timeout=5) as http:
+                assert http.get("/videos/models").status_code == 200
+                assert http.post("/videos", json={"model": SEEDANCE, "prompt": "new"}).status_code == 202
+        finally:
+            for sock in held:
+                sock.close()
+
+
 async def test_odd_paths_and_ids_get_json_errors(mock):
     for path in ["/api/v1/videos/%00%ff", "/api/v1/videos/" + "a" * 5000, "/api/v1/videos/x/content/extra", "/"]:
         response = await mock.http.get(path, headers=KEY)
