@@ -13,6 +13,7 @@ says what each check looks at and why it matters.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import itertools
 import json
@@ -27,7 +28,7 @@ from ..scenario.loader import TERMINAL
 from ..scenario.schema import CheckName
 from ..service.jobs import Job
 from ..service.journal import Entry
-from ..service.store import JobStore
+from ..service.store import JobStore, Space
 
 # the checks, in the order a report lists them: named once, where a scenario may silence them
 CHECKS: tuple[str, ...] = get_args(CheckName)
@@ -384,40 +385,60 @@ def judge(store: JobStore, entries: list[Entry]) -> list[tuple[str, str, str | N
     return found
 
 
+async def build_yielding(store: JobStore, test_id: str | None = None) -> dict[str, Any]:
+    """`build` on a server's event loop: it gives the loop back to other clients between two
+    namespaces, so one report costs other clients at most what one namespace's journal (its
+    `--journal-max` entries) takes to judge."""
+    clients: list[dict[str, Any]] = []
+    for space in store.spaces(test_id):
+        clients += _judged_clients(store, space)
+        await asyncio.sleep(0)
+    return _report(clients)
+
+
 def _build(store: JobStore, test_id: str | None) -> dict[str, Any]:
     clients: list[dict[str, Any]] = []
-    spaces = store.spaces(test_id)
-    for space in spaces:
-        judge = _Judge(store, space.test_id, list(space.journal))
-        for (key, agent), found in judge.findings().items():
-            checks: list[dict[str, Any]] = []
-            by_check: dict[str, list[Finding]] = defaultdict(list)
-            for finding in found:
-                by_check[finding.check].append(finding)
-            for check in CHECKS:
-                mine = by_check[check]
-                verdict = max((f.verdict for f in mine), key=RANK.__getitem__, default="pass")
-                checks.append(
-                    {
-                        "check": check,
-                        "verdict": verdict,
-                        "evidence": [
-                            {"job": f.job, "summary": f.summary, "requests": f.requests, "times": f.times} for f in mine
-                        ],
-                    }
-                )
-            overall = max((str(c["verdict"]) for c in checks), key=RANK.__getitem__, default="pass")
-            clients.append(
+    for space in store.spaces(test_id):
+        clients += _judged_clients(store, space)
+    return _report(clients)
+
+
+def _judged_clients(store: JobStore, space: Space) -> list[dict[str, Any]]:
+    clients: list[dict[str, Any]] = []
+    judge = _Judge(store, space.test_id, list(space.journal))
+    for (key, agent), found in judge.findings().items():
+        checks: list[dict[str, Any]] = []
+        by_check: dict[str, list[Finding]] = defaultdict(list)
+        for finding in found:
+            by_check[finding.check].append(finding)
+        for check in CHECKS:
+            mine = by_check[check]
+            verdict = max((f.verdict for f in mine), key=RANK.__getitem__, default="pass")
+            checks.append(
                 {
-                    "client": {
-                        "key": safe.key(key),
-                        "test_id": safe.shown(space.test_id, 120),
-                        "user_agent": safe.shown(agent, 120),
-                    },
-                    "verdict": overall,
-                    "checks": checks,
+                    "check": check,
+                    "verdict": verdict,
+                    "evidence": [
+                        {"job": f.job, "summary": f.summary, "requests": f.requests, "times": f.times} for f in mine
+                    ],
                 }
             )
+        overall = max((str(c["verdict"]) for c in checks), key=RANK.__getitem__, default="pass")
+        clients.append(
+            {
+                "client": {
+                    "key": safe.key(key),
+                    "test_id": safe.shown(space.test_id, 120),
+                    "user_agent": safe.shown(agent, 120),
+                },
+                "verdict": overall,
+                "checks": checks,
+            }
+        )
+    return clients
+
+
+def _report(clients: list[dict[str, Any]]) -> dict[str, Any]:
     counts = {verdict: 0 for verdict in RANK}
     for client in clients:
         for check in client["checks"]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from .._asgi import lifespan
 from ..scenario.loader import Scenario
-from ..service.changes import Changes
+from ..service.changes import Changes, job_key
 from ..service.clock import Clock, ScaledClock
 from ..service.credits import Credits
 from ..service.faults import Faults
@@ -223,7 +223,8 @@ class App:
             test_id = ex.test_id
             known = ex.authorised or ex.what == "models" or self.store.find_space(test_id) is not None
             self.store.keep(test_id if known else "", entry)
-            self.changes.notify()
+            if ex.job_id is not None:
+                self.changes.notify(job_key(test_id, ex.job_id))
         for listener in self.listeners:
             listener(entry)
         return entry

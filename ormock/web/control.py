@@ -29,7 +29,7 @@ from .. import safe
 from .._asgi import ASGIApp, Receive, Scope, Send
 from ..scenario.loader import STATUSES, TERMINAL
 from ..service import wire
-from ..service.changes import Changes
+from ..service.changes import Changes, job_key
 from ..service.credits import Credits
 from ..service.jobs import Job
 from ..service.store import JobStore
@@ -37,7 +37,7 @@ from .calls import Answer, Call, error_answer
 from .errors import Failure, parse_json
 from .limits import CONTROL_BODY, send_json
 
-_WAIT_SLICE = 0.02  # how often a waiter re-reads the clock when nothing is reported to it
+_DUE_MARGIN = 0.001  # seconds a waiter sleeps past its step's end, so the step has ended when it looks
 
 
 class Route(NamedTuple):
@@ -239,10 +239,10 @@ class Control:
 
     async def client_report(self) -> Response:
         """The client report (docs/client-report.md): every client, or those of `?test_id=`."""
-        from .. import report
+        from ..report.checks import build_yielding
 
         test_id = request.args.get("test_id", _namespace())
-        return json_response(report.build(self.store, test_id))
+        return json_response(await build_yielding(self.store, test_id))
 
     async def balances(self) -> Response:
         """The credit balances of this test id; `?key=` adds the account of that API key."""
@@ -286,7 +286,7 @@ class Control:
         if error is not None and status not in TERMINAL - {"completed"}:
             raise Failure(400, "error goes with failed, cancelled or expired")
         self.store.force(job, status, error)
-        self.changes.notify()
+        self.changes.notify(job_key(job.test_id, job.id))
         return json_response(self._info(job))
 
     async def advance_clock(self) -> Response:
@@ -325,15 +325,19 @@ class Control:
         job = self._find(job_id)
         deadline = time.monotonic() + timeout
         while True:
-            status = self.store.peek(job).status
-            if status == wanted:
+            view = self.store.peek(job)
+            if view.status == wanted:
                 return json_response(self._info(job))
-            if status in TERMINAL:
-                raise Failure(409, f"job {job_id} ended as {status}; it will never be {wanted}")
+            if view.status in TERMINAL:
+                raise Failure(409, f"job {job_id} ended as {view.status}; it will never be {wanted}")
             left = deadline - time.monotonic()
             if left <= 0:
-                raise Failure(408, f"job {job_id} is still {status} after {timeout:g} s, not {wanted}")
-            await self.changes.wait(min(left, _WAIT_SLICE))
+                raise Failure(408, f"job {job_id} is still {view.status} after {timeout:g} s, not {wanted}")
+            # parked until a request about the job, a clock move, or the end of its timed step
+            if job.forced is None and view.step.hold is not None:
+                due = view.since + view.step.hold - self.store.clock.time()
+                left = min(left, self.store.clock.client_seconds(max(due, 0.0)) + _DUE_MARGIN)
+            await self.changes.wait(job_key(job.test_id, job.id), left)
 
     async def reset(self) -> Response:
         namespace = _namespace()

@@ -195,3 +195,36 @@ async def test_a_hostile_test_id_and_job_id_reach_every_rendering_escaped(make_m
         assert "\x1b" not in text and "\x00" not in text and "\x07" not in text
         assert "\\x1b" in text
     ElementTree.fromstring(junit(report))  # still XML
+
+
+async def test_the_report_over_http_gives_the_loop_back_between_namespaces(make_mock):
+    """`GET /__ormock/report` is built on the server's loop: between two namespaces other clients
+    are served (200,000 entries held every poll for 9.7 s), and the report is the same as built at once."""
+    import asyncio
+
+    from ormock.report import build
+    from ormock.report.checks import build_yielding
+
+    mock = make_mock("[default]\n")
+    for test_id in ("a", "b", "c"):
+        headers = {"Authorization": f"Bearer sk-or-{test_id}-000001", "X-Test-Id": test_id}
+        job = (await mock.http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": "x"}, headers=headers)).json()
+        for _ in range(3):
+            await mock.http.get(f"/api/v1/videos/{job['id']}", headers=headers)
+    turns = 0
+
+    async def other_client() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    running = asyncio.create_task(other_client())
+    await asyncio.sleep(0)
+    before = turns
+    report = await build_yielding(mock.store)
+    served_meanwhile = turns - before
+    running.cancel()
+    assert served_meanwhile >= 2
+    assert report == build(mock.store)
+    assert report == (await mock.http.get("/__ormock/report")).json()

@@ -166,6 +166,28 @@ async def test_wait_wakes_when_the_clock_is_advanced(mock):
     assert response.json()["status"] == "completed"
 
 
+async def test_parked_waiters_cost_nothing_until_their_job_changes(mock, monkeypatch):
+    """50 waiters parked on jobs that do not move look at their job once each (they re-read it
+    every 20 ms: 500 of them held a core), however long they wait; a poll of one job wakes only
+    its waiter, and a clock move wakes them all."""
+    jobs = [await mock.job_id(prompt="golden retriever") for _ in range(50)]
+    looks: list[str] = []
+    peek = mock.store.peek
+    monkeypatch.setattr(mock.store, "peek", lambda job: looks.append(job.id) or peek(job))
+    waiting = [
+        asyncio.create_task(control(mock, "GET", f"/wait?job={job_id}&status=completed&timeout=30"))
+        for job_id in jobs
+    ]
+    await asyncio.sleep(0.1)  # ample time for the old way to look five times each
+    assert sorted(looks) == sorted(jobs)
+    await mock.poll(jobs[0])
+    await asyncio.sleep(0.01)
+    assert looks.count(jobs[0]) >= 2 and all(looks.count(job_id) == 1 for job_id in jobs[1:])
+    await control(mock, "POST", "/clock/advance", json={"seconds": 60})
+    answers = await asyncio.wait_for(asyncio.gather(*waiting), 10)
+    assert {answer.json()["status"] for answer in answers} == {"completed"}
+
+
 async def test_wait_times_out_with_408_and_says_409_when_it_can_never_happen(mock):
     job_id = await mock.job_id(prompt="golden retriever")
     response = await control(mock, "GET", f"/wait?job={job_id}&status=completed&timeout=0")
