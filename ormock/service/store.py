@@ -3,6 +3,7 @@ id), each bounded (docs/limits.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import string
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from .journal import Entry
 from .output import describe_output, estimate_cost
 
 _ALPHANUMERICS = string.ascii_letters + string.digits
+KEPT_PROMPT = 512  # characters of its prompt a job keeps once its rule is chosen (bodies are pruned alike)
 MAX_TEST_IDS = 10_000  # namespaces kept at once (docs/limits.md)
 JOURNAL_TOTAL = 100_000  # journal entries kept across all namespaces
 JOURNAL_HEADERS = 40  # headers kept of one request
@@ -135,10 +137,11 @@ class JobStore:
             if job_id not in space.jobs:
                 return job_id
 
-    def choose(self, sub: Submission, test_id: str = "") -> tuple[Rule, Respond | None]:
-        """The rule that takes `sub`, and the error its `submit` answers this time, if any."""
+    def choose(self, sub: Submission, test_id: str = "", rule: Rule | None = None) -> tuple[Rule, Respond | None]:
+        """The rule that takes `sub` (`rule`, when the scenario picked it already), and the error
+        its `submit` answers this time, if any."""
         space = self.space(test_id)
-        rule = self.scenario.pick(sub)
+        rule = rule or self.scenario.pick(sub)
         count = space.matched[rule.name] = space.matched.get(rule.name, 0) + 1
         return rule, due(rule.submit, count)
 
@@ -151,7 +154,7 @@ class JobStore:
             id=self._new_id(space, now),
             rule=rule,
             timeline=self.scenario.timeline(rule),
-            submission=sub,
+            submission=dataclasses.replace(sub, prompt=sub.prompt[:KEPT_PROMPT]),  # matched already
             model=model,
             output=describe_output(model, sub),
             estimated_cost=estimate_cost(model, sub),

@@ -30,6 +30,7 @@ from .mp4 import video
 from .stream import Content, Streamed, dropping
 
 JOURNAL_BODY_LIMIT = 64 * 1024
+OFF_LOOP_PROMPT = 256 * 1024  # characters of a prompt past which its rule is picked in a worker thread
 
 
 class Exchange:
@@ -189,7 +190,10 @@ class Api:
             problem = callback_problem(sub.callback_url, store.scenario.webhooks.require_https)
             if problem is not None:
                 raise Failure(400, problem)
-        rule, refusal = store.choose(sub, test_id)
+        picked = None
+        if len(sub.prompt) > OFF_LOOP_PROMPT:  # RE2 lets go of the GIL: other clients go on meanwhile
+            picked = await asyncio.to_thread(store.scenario.pick, sub)
+        rule, refusal = store.choose(sub, test_id, picked)
         ex.rule = rule
         if await self.inject(ex, "submit", rule) is not None:
             return dropping("application/json", 256)

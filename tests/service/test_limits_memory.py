@@ -115,3 +115,16 @@ async def test_the_kept_poll_answers_go_with_the_jobs_a_reset_removes(make_mock)
     assert len(kept) == 1
     await mock.http.post("/__ormock/reset")
     assert len(kept) == 0
+
+
+async def test_a_job_keeps_only_the_start_of_a_huge_prompt(make_mock):
+    """Matching reads the whole prompt once; the job then keeps its first 512 characters (a job
+    per 20 MB prompt held 20 MB each until reset)."""
+    from ormock.service.store import KEPT_PROMPT
+
+    mock = make_mock('[[rule]]\nname = "tail"\nmatch = { prompt = "the very end" }\n[default]\n')
+    prompt = "s" * 2_000_000 + " the very end"
+    answer = await mock.submit(prompt=prompt)
+    job = mock.store.get(answer.json()["id"])
+    assert job.rule.name == "tail"  # matched on the whole prompt, in a worker thread (it is large)
+    assert job.submission.prompt == prompt[:KEPT_PROMPT]
