@@ -308,3 +308,20 @@ def test_no_dashboard_in_a_terminal_prints_plain_lines(tmp_path):
         if proc.poll() is None:
             proc.kill()
         os.close(parent)
+
+
+async def test_a_frame_never_compares_tracked_jobs_field_by_field(make_mock, monkeypatch):
+    """A frame split running from ended jobs with `in` on a list, comparing each tracked job (and
+    its Job) field by field: 2,000 open jobs froze every client for seconds. No comparison now."""
+    from ormock.cli import dashboard
+
+    mock = make_mock('[[rule]]\nname = "ends"\nmatch = { prompt = "end" }\ntimeline = [{ status = "completed" }]\n')
+    board = Board(mock.store)
+    mock.app.listeners.append(board.request)
+    for i in range(300):
+        await mock.job_id(prompt="end" if i % 2 else "open")
+    compared: list[int] = []
+    monkeypatch.setattr(dashboard.Tracked, "__eq__", lambda self, other: compared.append(1) or self is other)
+    snap = snapshot_board(board, "http://ormock.test/api/v1", started=0.0)
+    assert compared == []
+    assert len(snap.rows) == 200 and snap.rows[0].status != "completed"  # running ones first
