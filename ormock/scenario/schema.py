@@ -205,7 +205,14 @@ def parse_rate(value: Any) -> float:
     return float(match.group(1)) * _RATE_UNITS[(match.group(2) or "b").lower()]
 
 
-Endpoint = Literal["submit", "poll", "content", "models", "any"]
+Endpoint = Literal["submit", "poll", "download", "models", "any"]
+
+
+def _download_was_content(value: Any) -> Any:
+    """`content`, what files written before 0.2 call the download endpoint, is `download`."""
+    return "download" if value == "content" else value
+
+
 _EFFECTS = ("respond", "latency", "reset", "hang", "truncate", "slow")
 
 
@@ -213,7 +220,7 @@ class Fault(_Table):
     """Something that goes wrong with requests: an error, a delay, a broken connection."""
 
     name: str | None = None
-    endpoint: Endpoint = "any"
+    endpoint: Annotated[Endpoint, BeforeValidator(_download_was_content)] = "any"
     nth: Annotated[int, Field(ge=1)] | None = None  # only the nth request (counting from 1)
     every: Annotated[int, Field(ge=1)] | None = None  # every nth request
     probability: Annotated[float, Field(ge=0, le=1)] | None = None  # each request with this chance
@@ -235,8 +242,8 @@ class Fault(_Table):
         whens = [name for name in ("nth", "every", "probability") if getattr(self, name) is not None]
         if len(whens) > 1:
             raise ValueError("say when with one of `nth`, `every` or `probability`, not several")
-        if effects[0] in ("truncate", "slow") and self.endpoint not in ("content", "any"):
-            raise ValueError(f'`{effects[0]}` acts on downloads: use it with endpoint = "content"')
+        if effects[0] in ("truncate", "slow") and self.endpoint not in ("download", "any"):
+            raise ValueError(f'`{effects[0]}` acts on downloads: use it with endpoint = "download"')
         if self.respond is None and (self.message is not None or self.retry_after is not None):
             raise ValueError("`message` and `retry_after` go with `respond`")
         if self.jitter is not None and self.latency is None:

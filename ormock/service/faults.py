@@ -60,7 +60,7 @@ class Faults:
         for key, fault, where in candidates:
             if fault.endpoint not in (endpoint, "any"):
                 continue
-            if fault.effect in ("truncate", "slow") and endpoint != "content":
+            if fault.effect in ("truncate", "slow") and endpoint != "download":
                 continue
             count = space.fault_counts[key] = space.fault_counts.get(key, 0) + 1
             if fault.nth is not None:

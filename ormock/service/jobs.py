@@ -26,7 +26,7 @@ class View:
     since: float
 
     @property
-    def fault(self) -> Step | None:
+    def error_step(self) -> Step | None:
         """The error step answering polls now, if any."""
         return self.step if self.step.respond is not None else None
 

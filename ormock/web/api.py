@@ -235,7 +235,7 @@ class Api:
         signature = query.get("signature")
         if signature is None:
             self.authorize(ex)
-        server_fault = await self.inject(ex, "content")
+        server_fault = await self.inject(ex, "download")
         job = self.find(ex, ex.job_id or "")
         raw_index = query.get("index", "0")
         if raw_index == "null":  # the spec lets index be null: the default, 0
@@ -245,7 +245,7 @@ class Api:
             raise Failure(400, f"index must be a non-negative integer, not '{safe.shown(raw_index, 40)}'")
         if signature is not None and not self.faults.signature_ok(job, index, query.get("expires", ""), signature):
             raise Failure(403, "This download link is not valid")
-        fault = await self.inject(ex, "content", job.rule) or server_fault
+        fault = await self.inject(ex, "download", job.rule) or server_fault
         view = store.peek(job)
         if view.status != "completed":
             raise Failure(409, f"Video generation job {job.id} is {view.status}; its content is not available")

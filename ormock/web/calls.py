@@ -148,7 +148,7 @@ class PollAnswers:
     def answer(self, job: Job, view: View, call: Call) -> Answer:
         """The answer to a poll that saw `view`: the job object, or the error its timeline's
         current step scripts (with its `Retry-After` in the client's seconds)."""
-        step = view.fault
+        step = view.error_step
         store = self.store
         if step is not None:
             code = step.respond or 500

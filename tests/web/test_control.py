@@ -175,8 +175,7 @@ async def test_parked_waiters_cost_nothing_until_their_job_changes(mock, monkeyp
     peek = mock.store.peek
     monkeypatch.setattr(mock.store, "peek", lambda job: looks.append(job.id) or peek(job))
     waiting = [
-        asyncio.create_task(control(mock, "GET", f"/wait?job={job_id}&status=completed&timeout=30"))
-        for job_id in jobs
+        asyncio.create_task(control(mock, "GET", f"/wait?job={job_id}&status=completed&timeout=30")) for job_id in jobs
     ]
     await asyncio.sleep(0.1)  # ample time for the old way to look five times each
     assert sorted(looks) == sorted(jobs)

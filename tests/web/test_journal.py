@@ -78,7 +78,7 @@ async def test_a_download_is_recorded_when_its_body_ends_with_the_bytes_sent(moc
 
 async def test_a_truncated_download_is_recorded_as_cut_off(make_mock):
     mock = make_mock(
-        '[default]\ntimeline = [{ status = "completed" }]\n[[fault]]\nendpoint = "content"\nnth = 1\ntruncate = 0.5\n'
+        '[default]\ntimeline = [{ status = "completed" }]\n[[fault]]\nendpoint = "download"\nnth = 1\ntruncate = 0.5\n'
     )
     job_id = await mock.job_id()
     await mock.poll(job_id)
@@ -96,7 +96,7 @@ def test_a_download_the_client_abandons_is_recorded_as_cut_off(tmp_path):
     """A client that goes away mid-download: the server stops sending and records how far it got."""
     scenario = tmp_path / "slow.toml"
     scenario.write_text(
-        '[default]\ntimeline = [{ status = "completed" }]\n[[fault]]\nendpoint = "content"\nslow = "256KB/s"\n'
+        '[default]\ntimeline = [{ status = "completed" }]\n[[fault]]\nendpoint = "download"\nslow = "256KB/s"\n'
     )
     with running(scenario, "--no-dashboard") as served:
         http = httpx.Client(base_url=served.base_url, headers=KEY)

@@ -175,7 +175,7 @@ def test_an_upstream_that_is_down_is_answered_as_the_service_would(tmp_path):
 
 def test_a_download_cut_short_is_recorded_as_incomplete(tmp_path):
     (tmp_path / "upstream.toml").write_text(
-        '[default]\ntimeline = [{ status = "completed" }]\n[[fault]]\nendpoint = "content"\nslow = "256KB/s"\n'
+        '[default]\ntimeline = [{ status = "completed" }]\n[[fault]]\nendpoint = "download"\nslow = "256KB/s"\n'
     )
     headers = {"Authorization": f"Bearer {KEY}"}
     with (
