@@ -122,8 +122,6 @@ class App:
             self._control = control_app(Control(self.store, self.changes, self.credits), admin_token, allow)
         return self._control
 
-    # --- the video API ------------------------------------------------------------------------
-
     async def _serve_control(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """A control request, answered by the control API and journalled here like any other."""
         ex = Exchange(Call(scope))
