@@ -87,3 +87,74 @@ def running(scenario: str | Path | None, *args: str, startup_timeout: float = 20
             thread.join(timeout=5)
     assert proc.returncode == 0, (proc.returncode, served.stderr[-20:])
     assert not any("Traceback" in line for line in served.stderr), served.stderr
+
+
+# An upstream for `ormock record` tests: one rule per ending a recording must keep.
+UPSTREAM = """
+[[rule]]
+name = "completes"
+match = { prompt = "complete" }
+timeline = [{ status = "in_progress", polls = 2 }, { status = "completed", cost = 0.5 }]
+
+[[rule]]
+name = "fails"
+match = { prompt = "fail" }
+timeline = [{ status = "in_progress", polls = 1 }, { status = "failed", error = "Provider returned error: boom" }]
+
+[[rule]]
+name = "cancelled"
+match = { prompt = "cancel" }
+timeline = [{ status = "pending", polls = 1 }, { status = "cancelled" }]
+
+[[rule]]
+name = "expired"
+match = { prompt = "expire" }
+timeline = [{ status = "pending", polls = 2 }, { status = "expired" }]
+
+[[rule]]
+name = "revoked"
+match = { prompt = "revoked" }
+timeline = [
+  { status = "in_progress", polls = 1 },
+  { respond = 401, polls = 1, message = "User not found." },
+  { status = "in_progress", polls = 1 },
+  { status = "completed" },
+]
+
+[[rule]]
+name = "busy"
+match = { prompt = "busy" }
+submit = { respond = 429, retry_after = 7, times = 1 }
+timeline = [{ status = "completed" }]
+"""
+
+
+@contextmanager
+def recording(upstream: str, out: Path, *args: str):
+    command = [
+        sys.executable,
+        "-m",
+        "ormock",
+        "record",
+        "--upstream",
+        upstream,
+        "--out",
+        str(out),
+        "--port",
+        "0",
+        "--clock",
+        "manual",
+        *args,
+    ]
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
+    base = proc.stdout.readline().strip() if proc.stdout else ""
+    assert base.startswith("http://127.0.0.1:"), (base, proc.stderr.read() if proc.stderr else "")
+    holder: dict = {"base": base}
+    try:
+        yield holder
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out_text, err_text = proc.communicate(timeout=20)
+        holder["stdout"], holder["stderr"], holder["code"] = out_text, err_text, proc.returncode

@@ -4,6 +4,7 @@ ormock's client, clock and store (the `make_mock` fixture in conftest.py builds 
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,3 +73,11 @@ def wait_for(lines: list[str], text: str, limit: float = 15.0) -> str:
                 return line
         time.sleep(0.01)
     raise AssertionError(f"no line with {text!r} in {lines}")
+
+
+def readme_block(heading: str, language: str) -> str:
+    """The first code block in `language` under `heading` in the README."""
+    section = (ROOT / "README.md").read_text().split(heading, 1)[1]
+    found = re.search(rf"```{language}\n(.*?)```", section, re.S)
+    assert found is not None, heading
+    return found.group(1)

@@ -37,28 +37,21 @@ def test_quick_benchmark_writes_a_complete_report(tmp_path):
     assert "- machine: " in report and "- command: `python bench/run.py --quick`" in report
 
 
-def test_the_report_benchmark_drives_the_app_and_judges_it():
+def figures_of(script: str, *args: str) -> dict:
+    """What a benchmark that prints one JSON object printed, run with tiny sizes."""
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "report_bench.py"), "--jobs", "20", "--polls", "2"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
+        [sys.executable, str(ROOT / "bench" / script), *args], capture_output=True, text=True, timeout=120, cwd=ROOT
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    figures = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def test_the_report_benchmark_drives_the_app_and_judges_it():
+    figures = figures_of("report_bench.py", "--jobs", "20", "--polls", "2")
     assert figures["journal_entries"] == 20 * 3  # each job's submit and its two polls
 
 
 def test_the_dashboard_benchmark_takes_and_lays_out_frames():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "dashboard_bench.py"), "--jobs", "30", "--frames", "2"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    figures = json.loads(result.stdout)
+    figures = figures_of("dashboard_bench.py", "--jobs", "30", "--frames", "2")
     assert figures["open_jobs"] == 30
     assert figures["frames"] == 2

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from support import SCENARIOS
+from support import SCENARIOS, readme_block
 
 from ormock import Simulator
 
@@ -15,13 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
 
-def _block(heading: str, language: str) -> str:
-    section = README.split(heading, 1)[1]
-    return re.search(rf"```{language}\n(.*?)```", section, re.S).group(1)
-
-
 def test_python_snippet_runs_against_ormock(monkeypatch):
-    code = _block("### ... the Python SDK", "python")
+    code = readme_block("### ... the Python SDK", "python")
     with Simulator(SCENARIOS / "ci-fast.toml") as sim:
         monkeypatch.setattr("time.sleep", lambda seconds: None)  # poll-count timelines: no waiting needed
         scope: dict = {}
@@ -38,7 +33,7 @@ def test_python_snippet_runs_against_ormock(monkeypatch):
 def test_javascript_snippets_are_the_scripts_own(heading, script):
     source = (ROOT / "tests" / "clients" / script).read_text()
     snippet = re.search(r"// --- snippet: [^\n]*\n(.*?)// --- end snippet ---", source, re.S).group(1)
-    assert _block(heading, "js") == snippet
+    assert readme_block(heading, "js") == snippet
 
 
 INSTALL_AND_RUN = "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/ormock serve seedance"

@@ -103,7 +103,7 @@ def test_a_recording_replays_the_same_for_the_typescript_sdk(installed: Path, tm
     """ormock record between @openrouter/sdk and an upstream ormock, then the recording served:
     the SDK sees the same statuses, errors, costs and content bytes both times."""
     sys.path.insert(0, str(HERE.parent))
-    from test_record import UPSTREAM, recording
+    from server import UPSTREAM, recording
 
     (tmp_path / "upstream.toml").write_text(UPSTREAM)
     out = tmp_path / "recorded"

@@ -24,10 +24,10 @@ def careless(sim: Simulator, hook_url: str) -> dict[str, str]:
 
 def careful(sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
     """The README's Python SDK snippet, its 10 s sleeps moving the manual clock."""
-    from test_readme import _block
+    from support import readme_block
 
     monkeypatch.setattr("time.sleep", sim.advance)
-    code = _block("### ... the Python SDK", "python").replace("http://127.0.0.1:8000/api/v1", sim.base_url)
+    code = readme_block("### ... the Python SDK", "python").replace("http://127.0.0.1:8000/api/v1", sim.base_url)
     exec(compile(code, "README", "exec"), {})
     monkeypatch.undo()
 
