@@ -150,6 +150,8 @@ class _Judge:
         self.downloads: dict[str, list[Entry]] = defaultdict(list)
         self.submits: list[Entry] = []
         self.webhook_tries: dict[str, list[Entry]] = defaultdict(list)
+        # in the order the requests came: a request is journalled when it ends (a hang much later)
+        entries.sort(key=lambda entry: (entry.time, entry.seq))
         for entry in entries:
             action = entry.what
             if action == "webhook":

@@ -38,6 +38,7 @@ class Exchange:
     `limits`), and what its journal entry will say. Handlers fill the last in as they learn it."""
 
     __slots__ = (
+        "arrived",
         "authorised",
         "body",
         "call",
@@ -76,6 +77,7 @@ class Exchange:
         self.retry_after: float | None = None
         self.key = bearer_key(call.header("authorization") or "") or ""  # "": none usable
         self.receive: Any = None  # the request's ASGI receive, for a hang to see the client leave
+        self.arrived: float | None = None  # scenario time it came (its entry's time, however long it took)
         self.status = 0  # the status answered; 0 while none has been (or never will be)
         self.sent: int | None = None  # a streamed answer's: the bytes of the body sent
         self.complete: bool | None = None  # a streamed answer's: whether the whole body went out

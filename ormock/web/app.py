@@ -142,6 +142,7 @@ class App:
         """Answers an API request (or any request outside the control API) and journals it once its
         answer or stream has ended, or the client has gone, or the server cut it (status 0)."""
         ex.receive = receive
+        ex.arrived = self.store.clock.time()
         try:
             reply = await self._reply(ex)
             ex.status = reply.status
@@ -192,7 +193,7 @@ class App:
         # by position, as this runs for every request (tests/web/test_journal.py checks each field)
         entry = Entry(
             0,  # seq: `keep` numbers it
-            self.store.clock.time(),  # time
+            self.store.clock.time() if ex.arrived is None else ex.arrived,  # time: when it came
             call.method,  # method
             call.path,  # path
             call.query,  # query

@@ -228,3 +228,22 @@ async def test_the_report_over_http_gives_the_loop_back_between_namespaces(make_
     assert served_meanwhile >= 2
     assert report == build(mock.store)
     assert report == (await mock.http.get("/__ormock/report")).json()
+
+
+async def test_a_request_journalled_after_a_later_one_is_judged_in_the_order_they_came(make_mock):
+    """A hung poll is journalled when it ends, after the retry that followed it: the report judges
+    the polls in the order they came (the careful demo client was graded 'poll interval' for it)."""
+    from ormock.report import build
+
+    mock = make_mock("[default]\n")
+    job_id = await mock.job_id()
+    for _ in range(2):
+        await mock.http.post("/__ormock/clock/advance", json={"seconds": 30})
+        await mock.poll(job_id)
+    space = mock.store.find_space("")
+    first_poll, second_poll = [entry for entry in space.journal if entry.what == "poll"]
+    space.journal.remove(first_poll)
+    space.journal.append(first_poll)  # written last, as a hang that ended after the retry is
+    (client,) = build(mock.store)["clients"]
+    assert {check["check"]: check["verdict"] for check in client["checks"]}["poll interval"] == "pass"
+    assert second_poll.time - first_poll.time == 30
