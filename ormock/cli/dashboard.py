@@ -378,13 +378,13 @@ def _requests_lines(snap: Snapshot, width: int, room: int, ids: dict[str, str]) 
     lines = []
     for entry in snap.requests[-room:] if room > 0 else []:
         stamp = time.strftime("%H:%M:%S", time.localtime(entry.wall)) if entry.wall else "--:--:--"
-        what = "webhook" if entry.kind == "webhook" else entry.what
+        what = entry.kind if entry.kind in ("webhook", "control") else entry.what
         if entry.job_id in ids:
             job = ids[entry.job_id or ""]
         elif entry.job_id:  # a job not on screen, or one that does not exist: as much of its id as fits
             job = safe.shown(entry.job_id, 28)
         else:
-            job = safe.shown(entry.full_path, 48) if what in ("other", "webhook") else ""
+            job = safe.shown(entry.full_path, 48) if what in ("other", "webhook", "control") else ""
         code_style = "red" if entry.status >= 500 or entry.status == 0 else WARN if entry.status >= 400 else "green"
         parts = [
             Text(f"{stamp} "),
@@ -392,7 +392,10 @@ def _requests_lines(snap: Snapshot, width: int, room: int, ids: dict[str, str]) 
             Text(job + " "),
             Text(f"{entry.status or '---'} ", style=code_style),
         ]
-        if entry.seen:
+        if entry.note:
+            where = f" [{entry.test_id}]" if entry.test_id else ""
+            parts.append(Text(f"{safe.shown(entry.note + where, 60)} ", style="magenta"))
+        elif entry.seen:
             parts.append(Text(f"{entry.seen} ", style=COLOURS.get(entry.seen, "")))
         elif entry.error:
             parts.append(Text(f"{safe.shown(entry.error, 40)} ", style=code_style))

@@ -103,6 +103,8 @@ class Lines:
                 "fault": entry.fault,
                 "scripted": entry.scripted,
             }
+            if entry.note is not None:
+                event |= {"note": entry.note, "test_id": entry.test_id}
             if entry.complete is not None:
                 event |= {"bytes": entry.sent, "complete": entry.complete}
             return json.dumps(event)
@@ -117,6 +119,8 @@ class Lines:
             line += f" (injected fault: {entry.fault})"
         if entry.complete is False:
             line += f" (cut off after {entry.sent} bytes)"
+        if entry.note is not None:
+            line += f" ({safe.shown(entry.note)}{_for_test(entry.test_id)})"
         return f"{_stamp(entry.wall)}  {line}  {entry.latency_ms:.1f} ms"
 
     def status(self, job: Job, before: str | None, after: str, when: float | None = None) -> None:
@@ -135,6 +139,10 @@ class Lines:
             self.emit(json.dumps(event))
         else:
             self.emit(f"{_stamp(now)}  {job.id}  [{job.rule.name}]  {before or 'submitted'} -> {after}")
+
+
+def _for_test(test_id: str) -> str:
+    return f" for test id {safe.shown(test_id, 60)!r}" if test_id else " for requests without a test id"
 
 
 def follow_statuses(store: JobStore, lines: Lines) -> Callable[[], None]:

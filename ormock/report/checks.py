@@ -88,7 +88,8 @@ class _Judge:
         self.store = store
         self.test_id = test_id
         self.entries = entries
-        self.settings = store.scenario.report
+        self.scenario = store.scenario_for(test_id)
+        self.settings = self.scenario.report
         self.speed = store.clock.speed
         self.jobs: dict[str, Job] = {}
         space = store.find_space(test_id)
@@ -360,7 +361,7 @@ class _Judge:
                     job_id,
                     accepted,
                 )
-            elif not forged and not accepted and len(tries) > self.store.scenario.webhooks.retries:
+            elif not forged and not accepted and len(tries) > self.scenario.webhooks.retries:
                 yield _finding(
                     "webhook receiver",
                     "fail",

@@ -189,16 +189,16 @@ def _content(loc: tuple[Any, ...], rule: Rule, base: Path, content_dirs: tuple[P
     return found
 
 
-def check_file(
-    file: ScenarioFile, path: Path | None, content_dirs: tuple[Path, ...] = ()
-) -> tuple[list[Problem], dict[str, VideoModel]]:
-    """Every problem of a schema-valid scenario file, and the catalogue it makes."""
+def check_rules(
+    rules: list[Rule], models: dict[str, VideoModel], base: Path, content_dirs: tuple[Path, ...] = ()
+) -> list[Problem]:
+    """Every problem of a list of schema-valid `[[rule]]` tables (a file's, or those added at
+    runtime), placed at `("rule", i, ...)`: names, models, rules that can never match, HTTP codes
+    the service never sends, content files."""
     problems: list[Problem] = []
-    base = path.parent if path is not None else Path.cwd()
-    models = _models(file, problems, base)
     seen: dict[str, int] = {}
-    coverage = _Coverage([rule.match for rule in file.rule])
-    for i, rule in enumerate(file.rule):
+    coverage = _Coverage([rule.match for rule in rules])
+    for i, rule in enumerate(rules):
         loc: tuple[Any, ...] = ("rule", i)
         if "name" not in rule.model_fields_set:
             problems.append(Problem((*loc,), "every [[rule]] needs a `name`, shown in logs and errors"))
@@ -215,14 +215,26 @@ def check_file(
         j = coverage.first_cover(i)
         if j is not None:
             message = (
-                f"this rule can never match: rule `{file.rule[j].name}` (rule[{j + 1}]) comes first"
+                f"this rule can never match: rule `{rules[j].name}` (rule[{j + 1}]) comes first"
                 " and takes every submit it would"
             )
             problems.append(Problem((*loc, "match"), message, severity="warning"))
+        problems += _codes(loc, rule)
+        problems += _content(loc, rule, base, content_dirs)
+    return problems
+
+
+def check_file(
+    file: ScenarioFile, folder: Path, content_dirs: tuple[Path, ...] = ()
+) -> tuple[list[Problem], dict[str, VideoModel]]:
+    """Every problem of a schema-valid scenario file whose relative paths start at `folder`, and
+    the catalogue it makes."""
+    problems: list[Problem] = []
+    models = _models(file, problems, folder)
+    problems += check_rules(file.rule, models, folder, content_dirs)
     hooks = file.webhooks
     if hooks.url is not None and (problem := callback_problem(hooks.url, hooks.require_https)) is not None:
         problems.append(Problem(("webhooks", "url"), problem.replace("callback_url", "the default webhook url")))
-    for loc, rule in [(("default",), file.default)] + [(("rule", i), r) for i, r in enumerate(file.rule)]:
-        problems += _codes(loc, rule)
-        problems += _content(loc, rule, base, content_dirs)
+    problems += _codes(("default",), file.default)
+    problems += _content(("default",), file.default, folder, content_dirs)
     return problems, models

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
 from .catalogue import VideoModel
-from .checks import check_file, content_file
+from .checks import check_file, check_rules, content_file
 from .problems import Problem, ScenarioError, from_validation, placed
 from .prompts import PromptIndex
 from .schema import (
@@ -43,9 +47,11 @@ __all__ = [
     "STATUSES",
     "TERMINAL",
     "Fault",
+    "Pick",
     "Problem",
     "Respond",
     "Rule",
+    "RuleSet",
     "Scenario",
     "ScenarioError",
     "Step",
@@ -54,6 +60,7 @@ __all__ = [
     "Webhooks",
     "load",
     "parse",
+    "parse_rules",
     "parse_seconds",
 ]
 
@@ -74,6 +81,7 @@ _TABLES: dict[str, type[BaseModel]] = {
     "rate_limit": RateLimit,
     "report": Report,
 }
+NONE_USED: Mapping[str, int] = MappingProxyType({})  # no rule has taken a submit yet
 _TOML_PLACE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
@@ -93,51 +101,109 @@ class Timeline:
         return cls(tuple(steps), tuple(shown))
 
 
+class Pick(NamedTuple):
+    """The rule that takes a submit, and the timeline its job will follow."""
+
+    rule: Rule
+    timeline: Timeline
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Rules in the order they are tried, each with its timeline, and their prompt conditions found
+    for all of them at once (`prompts.PromptIndex`): a scenario file's, or those a test added at
+    runtime."""
+
+    rules: tuple[Rule, ...] = ()
+    timelines: tuple[Timeline, ...] = ()
+    prompts: PromptIndex = field(default_factory=lambda: PromptIndex(()))
+
+    @classmethod
+    def of(cls, rules: Sequence[Rule], fallback: list[Step]) -> RuleSet:
+        """`rules`, a rule without a timeline following `fallback` (the default's)."""
+        timelines = tuple(Timeline.of(rule.timeline or fallback) for rule in rules)
+        return cls(tuple(rules), timelines, PromptIndex([rule.match for rule in rules]))
+
+    def first(self, sub: Submission, used: Mapping[str, int] = NONE_USED) -> Pick | None:
+        """The first rule that takes `sub`, its prompt read once whatever the number of rules. `used`
+        counts the submits each rule (by name) has taken: a rule with `uses` stands aside once it has
+        taken that many."""
+        passing = self.prompts.passing(sub.prompt) if self.rules else set()
+        for i, rule in enumerate(self.rules):
+            if i in passing and rule.match.takes(sub) and (rule.uses is None or used.get(rule.name, 0) < rule.uses):
+                return Pick(rule, self.timelines[i])
+        return None
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def then(self, later: RuleSet) -> RuleSet:
+        """These rules, then `later`'s."""
+        rules, timelines = self.rules + later.rules, self.timelines + later.timelines
+        return RuleSet(rules, timelines, PromptIndex([rule.match for rule in rules]))
+
+    def without(self, names: Collection[str]) -> RuleSet:
+        """These rules but those named."""
+        kept = [i for i, rule in enumerate(self.rules) if rule.name not in names]
+        rules = tuple(self.rules[i] for i in kept)
+        return RuleSet(rules, tuple(self.timelines[i] for i in kept), PromptIndex([rule.match for rule in rules]))
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A checked scenario: rules in order, the default, the accepted keys and the catalogue."""
 
     path: Path | None
-    rules: tuple[Rule, ...]
+    ruleset: RuleSet
     default: Rule
     api_keys: frozenset[str] | None
     models: dict[str, VideoModel]
-    timelines: dict[str, Timeline]  # by rule name, including "default"
     warnings: tuple[Problem, ...] = ()
     webhooks: Webhooks = field(default_factory=Webhooks)
     server: Server = field(default_factory=Server)
     faults: tuple[Fault, ...] = ()  # server-wide
     report: Report = field(default_factory=Report)
     content_dirs: tuple[Path, ...] = ()  # folders besides the scenario's own that content may come from
-    prompts: PromptIndex = field(default_factory=lambda: PromptIndex(()))  # the rules' prompt conditions
+    folder: Path | None = None  # where its relative paths start (content files); None: its file's folder
+    text: str = ""  # the TOML it was read from
+    name: str = "built-in default"  # what it is called where rules say where they come from: its file, or who gave it
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return self.ruleset.rules
+
+    @property
+    def base(self) -> Path:
+        """The folder its relative paths start at."""
+        if self.folder is not None:
+            return self.folder
+        return self.path.parent if self.path is not None else Path.cwd()
+
+    def find(self, sub: Submission, used: Mapping[str, int] = NONE_USED) -> Pick:
+        """The first of its rules that takes `sub`, else the default (see `RuleSet.first`)."""
+        found = self.ruleset.first(sub, used)
+        return found if found is not None else self.fallback
+
+    @cached_property
+    def fallback(self) -> Pick:
+        """The default rule, with its timeline."""
+        return Pick(self.default, Timeline.of(self.default.timeline or []))
 
     def pick(self, sub: Submission) -> Rule:
-        """The first rule that takes `sub`, else the default: its prompt is read once whatever the
-        number of rules (`prompts.PromptIndex`)."""
-        passing = self.prompts.passing(sub.prompt)
-        for i, rule in enumerate(self.rules):
-            if i in passing and rule.match.takes(sub):
-                return rule
-        return self.default
-
-    def timeline(self, rule: Rule) -> Timeline:
-        return self.timelines[rule.name]
+        """The rule that takes `sub` (see `find`)."""
+        return self.find(sub).rule
 
     def content_path(self, step: Step) -> Path | None:
         """The file `step` serves, if any, checked again now (ValueError: it may no longer be
         served; see `checks.content_file`)."""
         if step.content is None:
             return None
-        base = self.path.parent if self.path is not None else Path.cwd()
-        return content_file(step.content, base, self.content_dirs)
+        return content_file(step.content, self.base, self.content_dirs)
 
 
-def parse(text: str, path: Path | None = None, content_dirs: tuple[Path, ...] = ()) -> Scenario:
-    """A scenario from TOML text; `path` names it in errors, and its folder (with `content_dirs`)
-    is where its content files may be."""
-    source = str(path) if path is not None else "<scenario>"
+def _read_toml(text: str, source: str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except RecursionError:
         raise ScenarioError(source, [Problem((), "not valid TOML: arrays or tables nested too deeply")]) from None
     except tomllib.TOMLDecodeError as exc:
@@ -145,11 +211,30 @@ def parse(text: str, path: Path | None = None, content_dirs: tuple[Path, ...] = 
         line, column = (int(place.group(1)), int(place.group(2))) if place else (0, 0)
         message = _TOML_PLACE.sub("", str(exc)).strip()
         raise ScenarioError(source, [Problem((), f"not valid TOML: {message}", line=line, column=column)]) from None
+
+
+def _validated(data: Any, text: str, source: str) -> ScenarioFile:
     try:
-        file = ScenarioFile.model_validate(data)
+        return ScenarioFile.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(source, placed(from_validation(exc, _TABLES), text)) from None
-    problems, models = check_file(file, path, content_dirs)
+
+
+def parse(
+    text: str,
+    path: Path | None = None,
+    content_dirs: tuple[Path, ...] = (),
+    *,
+    folder: Path | None = None,
+    source: str | None = None,
+) -> Scenario:
+    """A scenario from TOML text; `path` (or `source`) names it in errors, and its folder (or
+    `folder`), with `content_dirs`, is where its content files and catalogue may be."""
+    name = source or (str(path) if path is not None else "built-in default")
+    source = source or (str(path) if path is not None else "<scenario>")
+    file = _validated(_read_toml(text, source), text, source)
+    base = folder or (path.parent if path is not None else Path.cwd())
+    problems, models = check_file(file, base, content_dirs)
     problems = placed(problems, text)
     if any(p.severity == "error" for p in problems):
         raise ScenarioError(source, problems)
@@ -157,24 +242,43 @@ def parse(text: str, path: Path | None = None, content_dirs: tuple[Path, ...] = 
     default = file.default
     if default.timeline is None:
         default = default.model_copy(update={"timeline": default_timeline()})
-    timelines = {"default": Timeline.of(default.timeline or [])}
-    for rule in file.rule:
-        timelines[rule.name] = Timeline.of(rule.timeline or default.timeline or [])
     return Scenario(
         path=path,
-        rules=tuple(file.rule),
+        ruleset=RuleSet.of(file.rule, default.timeline or []),
         default=default,
         api_keys=frozenset(file.server.api_keys) if file.server.api_keys is not None else None,
         models=models,
-        timelines=timelines,
         warnings=tuple(problems),
         webhooks=file.webhooks,
         server=file.server,
         faults=tuple(file.fault),
         report=file.report,
         content_dirs=content_dirs,
-        prompts=PromptIndex([rule.match for rule in file.rule]),
+        folder=folder,
+        text=text,
+        name=name,
     )
+
+
+def parse_rules(
+    body: str | dict[str, Any], scenario: Scenario, source: str = "<rules>"
+) -> tuple[RuleSet, list[Problem]]:
+    """`[[rule]]` tables to add to `scenario` at runtime, checked as `parse` checks a file's: from
+    TOML text, or from data shaped as its tables (`{"rule": [...]}`). Their warnings come back with
+    them; ScenarioError lists every problem when any is an error."""
+    text = body if isinstance(body, str) else ""
+    data = _read_toml(body, source) if isinstance(body, str) else body
+    others = [key for key in data if key != "rule"]
+    if others:
+        message = "only [[rule]] tables can be added at runtime; a whole scenario goes to PUT /__ormock/scenario"
+        raise ScenarioError(source, placed([Problem((others[0],), message)], text))
+    if not data.get("rule"):
+        raise ScenarioError(source, [Problem(("rule",), "no rules to add: give one or more [[rule]] tables")])
+    file = _validated({"rule": data["rule"]}, text, source)
+    problems = placed(check_rules(file.rule, scenario.models, scenario.base, scenario.content_dirs), text)
+    if any(p.severity == "error" for p in problems):
+        raise ScenarioError(source, problems)
+    return RuleSet.of(file.rule, scenario.default.timeline or []), problems
 
 
 def load(path: str | Path, content_dirs: tuple[Path, ...] = ()) -> Scenario:

@@ -310,6 +310,7 @@ class Rule(_Table):
     webhook: WebhookFaults = WebhookFaults()
     faults: list[Fault] = []
     silence: list[CheckName] = []  # client-report checks not applied to this rule's jobs
+    uses: Annotated[int, Field(ge=1)] | None = None  # submits it takes before it stands aside; None: all
 
     @field_validator("timeline")
     @classmethod

@@ -57,9 +57,9 @@ class Credits:
         self.store = store
         self._watcher: StatusWatcher | None = None  # made on the first submit that needs it
 
-    def _name(self, api_key: str) -> tuple[str, float] | None:
+    def _name(self, test_id: str, api_key: str) -> tuple[str, float] | None:
         """The account `api_key` draws on and its starting balance; None: unlimited."""
-        setting = self.store.scenario.server.credits
+        setting = self.store.scenario_for(test_id).server.credits
         if setting is None:
             return None
         if not isinstance(setting, dict):
@@ -71,7 +71,7 @@ class Credits:
         return None
 
     def account(self, test_id: str, api_key: str) -> Account | None:
-        named = self._name(api_key)
+        named = self._name(test_id, api_key)
         if named is None:
             return None
         accounts = self.store.space(test_id).accounts

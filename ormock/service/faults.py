@@ -55,7 +55,8 @@ class Faults:
         if rule is not None:
             candidates = [(("rule", rule.name, n), f, f"rule {rule.name}") for n, f in enumerate(rule.faults)]
         else:
-            candidates = [(("server", n), f, f"fault[{n + 1}]") for n, f in enumerate(self.store.scenario.faults)]
+            server_faults = self.store.scenario_for(test_id).faults
+            candidates = [(("server", n), f, f"fault[{n + 1}]") for n, f in enumerate(server_faults)]
         chosen = None
         for key, fault, where in candidates:
             if fault.endpoint not in (endpoint, "any"):
@@ -82,7 +83,7 @@ class Faults:
     def rate_limited(self, api_key: str, test_id: str) -> float | None:
         """Scenario seconds until `api_key` may call again if it is over the scenario's rate limit,
         else None."""
-        limit = self.store.scenario.server.rate_limit
+        limit = self.store.scenario_for(test_id).server.rate_limit
         if limit is None:
             return None
         space = self.store.space(test_id)

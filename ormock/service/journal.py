@@ -25,7 +25,7 @@ class Entry:
     headers: list[tuple[bytes, bytes]]  # raw, as received (or sent); the journal decodes and redacts them when read
     body: Any
     error: str | None = None  # the error message answered, if any
-    kind: str = "api"  # "api": a request to ormock; "webhook": a delivery attempt from it
+    kind: str = "api"  # "api": a request to the video API; "control": to /__ormock; "webhook": a delivery from ormock
     fault: str | None = None  # the injected fault that shaped this answer, if any
     scripted: str | None = None  # the rule whose scripted answer this was (a `respond`), if any
     sent: int | None = None  # content downloads: the bytes of the body sent
@@ -37,6 +37,7 @@ class Entry:
     test_id: str = ""  # the namespace it is journalled in
     seen: str | None = None  # polls: the job status the answer carried
     retry_after: float | None = None  # the wait the answer asked for, in the client's seconds
+    note: str | None = None  # control requests: what they changed ("added rules a, b")
 
     @property
     def full_path(self) -> str:

@@ -8,10 +8,10 @@ import string
 from collections import deque
 from collections.abc import Callable, Iterator
 from random import Random
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import safe
-from ..scenario.loader import Respond, Rule, Scenario
+from ..scenario.loader import Pick, Respond, Rule, RuleSet, Scenario, Timeline
 from ..scenario.submit import Submission
 from .clock import Clock
 from .jobs import Job, View, due
@@ -23,10 +23,27 @@ KEPT_PROMPT = 512  # characters of its prompt a job keeps once its rule is chose
 MAX_TEST_IDS = 10_000  # namespaces kept at once (docs/limits.md)
 JOURNAL_TOTAL = 100_000  # journal entries kept across all namespaces
 JOURNAL_HEADERS = 40  # headers kept of one request
+MAX_ADDED_RULES = 100  # rules one namespace may have added at runtime (docs/limits.md)
+MAX_SCRIPTED = 1_000  # namespaces holding rules added at runtime or a scenario of their own, at once
+
+
+class Refused(ValueError):
+    """A change to a namespace's rules or scenario that would pass a bound (docs/limits.md)."""
+
+
+class Choice(NamedTuple):
+    """The rule a submit met: its timeline, whether a test added it at runtime, and the error its
+    `submit` answers this time, if any."""
+
+    rule: Rule
+    timeline: Timeline
+    added: bool
+    refusal: Respond | None
 
 
 class Space:
-    """One test's world: its jobs, its journal and its rules' match counts."""
+    """One test's world: its jobs, its journal, its rules' match counts, the rules its test added at
+    runtime and the scenario it was given, if any (else it follows the server's)."""
 
     def __init__(self, test_id: str, seed: int | None, journal_max: int) -> None:
         self.test_id = test_id
@@ -34,7 +51,10 @@ class Space:
         self._random: Random | None = None
         self._fault_random: Random | None = None
         self.jobs: dict[str, Job] = {}
-        self.matched: dict[str, int] = {}
+        self.matched: dict[str, int] = {}  # submits each scenario rule took, by name
+        self.added = RuleSet()  # rules added at runtime, in the order they are tried
+        self.added_matched: dict[str, int] = {}  # submits each of those took, by name
+        self.own: Scenario | None = None  # its own scenario (PUT /__ormock/scenario)
         self.journal: deque[Entry] = deque(maxlen=journal_max)
         self.fault_counts: dict[tuple[Any, ...], int] = {}
         self.buckets: dict[str, tuple[float, float]] = {}  # API key -> (tokens, when counted)
@@ -86,6 +106,7 @@ class JobStore:
         self._spaces: dict[str, Space] = {}
         self._empty: dict[str, None] = {}  # namespaces with no job yet, oldest first: the first to go
         self._order: dict[int, Job] = {}  # every job, oldest first, by id(job)
+        self._scripted: dict[str, None] = {}  # namespaces with added rules or a scenario of their own
         self._seq = 0
 
     def __len__(self) -> int:
@@ -137,23 +158,43 @@ class JobStore:
             if job_id not in space.jobs:
                 return job_id
 
-    def choose(self, sub: Submission, test_id: str = "", rule: Rule | None = None) -> tuple[Rule, Respond | None]:
-        """The rule that takes `sub` (`rule`, when the scenario picked it already), and the error
-        its `submit` answers this time, if any."""
-        space = self.space(test_id)
-        rule = rule or self.scenario.pick(sub)
-        count = space.matched[rule.name] = space.matched.get(rule.name, 0) + 1
-        return rule, due(rule.submit, count)
+    def scenario_for(self, test_id: str) -> Scenario:
+        """The scenario namespace `test_id` follows: its own, else the server's."""
+        space = self._spaces.get(test_id)
+        return space.own if space is not None and space.own is not None else self.scenario
 
-    def create(self, sub: Submission, rule: Rule, test_id: str = "", base_url: str = "") -> Job:
-        """A new job for `sub`, following `rule`'s timeline from now."""
+    def pick(self, sub: Submission, test_id: str = "") -> tuple[Pick, bool]:
+        """The rule that takes `sub` in namespace `test_id`, and whether a test added it at
+        runtime: those are tried first, then its scenario's rules, then the default. It changes
+        nothing, so it may run in a worker thread."""
+        space = self._spaces.get(test_id)
+        if space is not None and space.added:
+            found = space.added.first(sub, space.added_matched)
+            if found is not None:
+                return found, True
+        return self.scenario_for(test_id).find(sub, space.matched if space is not None else {}), False
+
+    def choose(self, sub: Submission, test_id: str = "", picked: tuple[Pick, bool] | None = None) -> Choice:
+        """The rule that takes `sub` (`picked`, when `pick` found it already), counted as taking it."""
+        space = self.space(test_id)
+        (rule, timeline), added = picked or self.pick(sub, test_id)
+        counts = space.added_matched if added else space.matched
+        if rule.uses is not None and counts.get(rule.name, 0) >= rule.uses:  # used up while it was picked
+            (rule, timeline), added = self.pick(sub, test_id)
+            counts = space.added_matched if added else space.matched
+        count = counts[rule.name] = counts.get(rule.name, 0) + 1
+        return Choice(rule, timeline, added, due(rule.submit, count))
+
+    def create(self, sub: Submission, choice: Choice, test_id: str = "", base_url: str = "") -> Job:
+        """A new job for `sub`, following the timeline of the rule it met from now."""
         space = self.space(test_id)
         now = self.clock.time()
-        model = self.scenario.models[sub.model]
+        scenario = self.scenario_for(test_id)
+        model = scenario.models[sub.model]
         job = Job(
             id=self._new_id(space, now),
-            rule=rule,
-            timeline=self.scenario.timeline(rule),
+            rule=choice.rule,
+            timeline=choice.timeline,
             submission=dataclasses.replace(sub, prompt=sub.prompt[:KEPT_PROMPT]),  # matched already
             model=model,
             output=describe_output(model, sub),
@@ -161,7 +202,7 @@ class JobStore:
             created_at=now,
             test_id=test_id,
             base_url=base_url,
-            callback_url=sub.callback_url or self.scenario.webhooks.url,
+            callback_url=sub.callback_url or scenario.webhooks.url,
             step_started=now,
         )
         space.jobs[job.id] = job
@@ -171,12 +212,83 @@ class JobStore:
             listener(job)
         return job
 
-    def cost_of(self, sub: Submission, rule: Rule) -> float | None:
-        """What a job of `rule` for `sub` will cost when it completes."""
-        final = self.scenario.timeline(rule).steps[-1]
+    def cost_of(self, sub: Submission, choice: Choice, test_id: str = "") -> float | None:
+        """What a job of the rule `sub` met will cost when it completes."""
+        final = choice.timeline.steps[-1]
         if final.cost is not None:
             return final.cost
-        return estimate_cost(self.scenario.models[sub.model], sub)
+        return estimate_cost(self.scenario_for(test_id).models[sub.model], sub)
+
+    # --- scripting a namespace at runtime (the control API's /rules and /scenario) -------------
+    def _scripting(self, test_id: str) -> Space:
+        space = self.space(test_id)
+        if not space.added and space.own is None and len(self._scripted) >= MAX_SCRIPTED:
+            raise Refused(f"{MAX_SCRIPTED} test ids hold rules or scenarios of their own already; reset some first")
+        self._scripted[test_id] = None
+        return space
+
+    def add_rules(self, test_id: str, rules: RuleSet) -> RuleSet:
+        """Puts `rules` before the namespace's other added rules, in their own order; an added rule
+        of the same name is replaced (its count starts again). Returns the added rules now."""
+        space = self._scripting(test_id)
+        names = {rule.name for rule in rules.rules}
+        kept = space.added.without(names)
+        if len(rules) + len(kept) > MAX_ADDED_RULES:
+            raise Refused(
+                f"a test id may have at most {MAX_ADDED_RULES} rules added at runtime "
+                f"({len(kept)} are, and this adds {len(rules)}); remove some first"
+            )
+        space.added = rules.then(kept)
+        for name in names:
+            space.added_matched.pop(name, None)
+        return space.added
+
+    def remove_rules(self, test_id: str, names: set[str] | None = None) -> list[str]:
+        """Removes the namespace's added rules named (all for None); returns the names removed.
+        Jobs they made keep them."""
+        space = self._spaces.get(test_id)
+        if space is None:
+            return []
+        gone = [rule.name for rule in space.added.rules if names is None or rule.name in names]
+        space.added = space.added.without(gone)
+        if not space.added and space.own is None:
+            self._scripted.pop(test_id, None)
+        for name in gone:
+            space.added_matched.pop(name, None)
+        return gone
+
+    def rules_in_effect(self, test_id: str) -> Iterator[tuple[Pick, str, int]]:
+        """Every rule namespace `test_id` tries, in order (those added at runtime, its scenario's,
+        the default), each with where it comes from (`runtime` or the scenario's name) and how many
+        submits it has taken."""
+        space = self._spaces.get(test_id)
+        scenario = self.scenario_for(test_id)
+        if space is not None:
+            for rule, timeline in zip(space.added.rules, space.added.timelines, strict=True):
+                yield Pick(rule, timeline), "runtime", space.added_matched.get(rule.name, 0)
+        matched = space.matched if space is not None else {}
+        for rule, timeline in zip(scenario.rules, scenario.ruleset.timelines, strict=True):
+            yield Pick(rule, timeline), scenario.name, matched.get(rule.name, 0)
+        yield scenario.fallback, scenario.name, matched.get("default", 0)
+
+    def set_scenario(self, test_id: str, scenario: Scenario | None) -> None:
+        """Gives the namespace a scenario of its own (None: the server's again); its scenario
+        rules', faults' and rate limit's counts start again."""
+        space = self._scripting(test_id) if scenario is not None else self.space(test_id)
+        space.own = scenario
+        space.matched.clear()
+        space.fault_counts.clear()
+        space.buckets.clear()
+        if scenario is None and not space.added:
+            self._scripted.pop(test_id, None)
+
+    def drop_scenario(self, test_id: str) -> bool:
+        """The namespace follows the server's scenario again; False if it had none of its own."""
+        space = self._spaces.get(test_id)
+        if space is None or space.own is None:
+            return False
+        self.set_scenario(test_id, None)
+        return True
 
     def get(self, job_id: str, test_id: str | None = "") -> Job | None:
         """The job in namespace `test_id`, or in any namespace for None."""
@@ -249,11 +361,13 @@ class JobStore:
             self._spaces.clear()
             self._empty.clear()
             self._written.clear()
+            self._scripted.clear()
             self._journal_count = 0
             self._order = {}
         else:
             self._empty.pop(test_id, None)
             self._written.pop(test_id, None)
+            self._scripted.pop(test_id, None)
             space = self._spaces.pop(test_id, None)
             self._journal_count -= len(space.journal) if space is not None else 0
             for job in space.jobs.values() if space is not None else ():

@@ -102,10 +102,15 @@ class Dispatcher:
 
     @property
     def settings(self) -> Any:
+        """The server scenario's webhook settings."""
         return self.store.scenario.webhooks
 
-    def _secret(self) -> str | None:
-        return self.secret_override or self.settings.secret
+    def settings_of(self, job: Job) -> Any:
+        """The webhook settings of the scenario `job`'s namespace follows."""
+        return self.store.scenario_for(job.test_id).webhooks
+
+    def _secret(self, job: Job) -> str | None:
+        return self.secret_override or self.settings_of(job).secret
 
     def _reset(self, test_id: str | None) -> None:
         """A reset drops the deliveries still waiting for the namespace it resets (or for all)."""
@@ -137,7 +142,7 @@ class Dispatcher:
             "User-Agent": "ormock-webhooks",
             IDEMPOTENCY: f"{delivery.job.id}-{delivery.status}",
         }
-        secret = self._secret()
+        secret = self._secret(delivery.job)
         if secret is not None:
             faults = delivery.job.rule.webhook
             stamp = int(time.time()) - (STALE_BY if faults.stale_timestamp else 0)
@@ -153,7 +158,7 @@ class Dispatcher:
         started = time.perf_counter()
         status, error = 0, None
         try:
-            status = await self._post(url, delivery.body, headers, timeout or self.settings.timeout)
+            status = await self._post(url, delivery.body, headers, timeout or self.settings_of(job).timeout)
             if not 200 <= status < 300:
                 error = f"the receiver answered {status}"
         except Exception as exc:  # every failed attempt counts, whatever failed
@@ -196,7 +201,7 @@ class Dispatcher:
                     other.held = False  # out_of_order deliveries go once a later one has gone
                 if delivery.copies <= 0:
                     delivery.done = True
-            elif delivery.attempts > self.settings.retries:
+            elif delivery.attempts > self.settings_of(delivery.job).retries:
                 delivery.done = True
                 receiver = safe.shown(safe.url(delivery.job.callback_url or ""), 120)
                 self.say(
@@ -204,7 +209,7 @@ class Dispatcher:
                     f"{delivery.attempts} attempt(s): {safe.shown(delivery.results[-1], 200)}"
                 )
             else:
-                delivery.due = now + self.settings.backoff * 2 ** (delivery.attempts - 1)
+                delivery.due = now + self.settings_of(delivery.job).backoff * 2 ** (delivery.attempts - 1)
         finally:
             delivery.sending = False
 

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from .. import safe
 from ..scenario.catalogue import VideoModel
+from ..scenario.loader import Pick
 from .jobs import Job, View
 from .journal import Entry
 
@@ -46,9 +47,13 @@ MESSAGES = {
 }
 
 
-def error(code: int, message: str | None = None) -> dict[str, Any]:
-    """The error envelope: `{"error": {"code": 404, "message": "..."}}`."""
-    return {"error": {"code": code, "message": message or MESSAGES.get(code, "Error")}}
+def error(code: int, message: str | None = None, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The error envelope: `{"error": {"code": 404, "message": "...", "metadata": {...}}}`, the
+    metadata only when there is some."""
+    body: dict[str, Any] = {"code": code, "message": message or MESSAGES.get(code, "Error")}
+    if metadata is not None:
+        body["metadata"] = metadata
+    return {"error": body}
 
 
 def api_root(scheme: str, host: str | None, root_path: str, server: tuple[str, int | None] | None) -> str:
@@ -104,6 +109,19 @@ def model(entry: VideoModel) -> dict[str, Any]:
 
 def models(entries: Iterable[VideoModel]) -> dict[str, Any]:
     return {"data": [model(entry) for entry in entries]}
+
+
+def rule_info(pick: Pick, source: str, matched: int) -> dict[str, Any]:
+    """What the control API tells about a rule: the keys it was written with (its timeline as its
+    jobs follow it), where it comes from and how many submits it has taken."""
+    rule = pick.rule
+    info: dict[str, Any] = {"name": rule.name, "source": source, "matched": matched, "uses": rule.uses}
+    info["retired"] = rule.uses is not None and matched >= rule.uses
+    info |= rule.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude={"name", "uses"})
+    info["match"] = rule.match.model_dump(mode="json", exclude_none=True)
+    steps = pick.timeline.steps
+    info["timeline"] = [step.model_dump(mode="json", by_alias=True, exclude_defaults=True) for step in steps]
+    return info
 
 
 def job_info(job: Job, view: View) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from .stream import Content, Streamed, dropping
 
 JOURNAL_BODY_LIMIT = 64 * 1024
 OFF_LOOP_PROMPT = 256 * 1024  # characters of a prompt past which its rule is picked in a worker thread
+LISTINGS = 64  # model listings kept made (one per catalogue in use: test ids may have their own)
 
 
 class Exchange:
@@ -47,6 +48,7 @@ class Exchange:
         "fault",
         "job_id",
         "key",
+        "note",
         "parsed",
         "receive",
         "retry_after",
@@ -81,6 +83,7 @@ class Exchange:
         self.status = 0  # the status answered; 0 while none has been (or never will be)
         self.sent: int | None = None  # a streamed answer's: the bytes of the body sent
         self.complete: bool | None = None  # a streamed answer's: whether the whole body went out
+        self.note: str | None = None  # a control request's: what it changed
 
     def journal_body(self) -> Any:
         """What the journal keeps of the body: its JSON (parsed once, by the handler that read it)
@@ -132,7 +135,7 @@ class Api:
         self.faults = faults
         self.credits = credits
         self.poll_answers = PollAnswers(store, faults)
-        self.listing: dict[int, bytes] = {}  # the models body, cached per scenario (it changes on --watch)
+        self.listing: dict[int, bytes] = {}  # the models body, by catalogue (it changes on --watch)
         self.building = asyncio.Semaphore(2)  # generated videos being built at once
 
     def failure(self, ex: Exchange, exc: Failure) -> Answer:
@@ -140,11 +143,12 @@ class Api:
         return ex.answered(error_answer(exc.code, exc.message, wait))
 
     def authorize(self, ex: Exchange) -> None:
-        problem = problem_with(ex.key or None, self.store.scenario.api_keys)
+        scenario = self.store.scenario_for(ex.test_id)
+        problem = problem_with(ex.key or None, scenario.api_keys)
         if problem is not None:
             raise Failure(401, problem)
         ex.authorised = True
-        if self.store.scenario.server.rate_limit:
+        if scenario.server.rate_limit:
             wait = self.faults.rate_limited(ex.key, ex.test_id)
             if wait is not None:
                 ex.fault = "rate limit"
@@ -154,7 +158,7 @@ class Api:
         """Carries out the fault that applies here, if any. Errors are raised, delays waited out
         and hangs held; a fault that shapes the response itself (reset, truncate, slow) is
         returned for the handler to apply."""
-        if not (rule.faults if rule is not None else self.store.scenario.faults):
+        if not (rule.faults if rule is not None else self.store.scenario_for(ex.test_id).faults):
             return None
         picked = self.faults.pick(endpoint, ex.test_id, rule)
         if picked is None:
@@ -184,31 +188,32 @@ class Api:
             return dropping("application/json", 256)
         body = ex.parsed = parse_json(ex.body)
         store, test_id = self.store, ex.test_id
+        scenario = store.scenario_for(test_id)
         try:
-            sub = check(body, store.scenario.models)
+            sub = check(body, scenario.models)
         except Rejected as exc:
             raise Failure(400, exc.message) from None
         if sub.callback_url is not None:
-            problem = callback_problem(sub.callback_url, store.scenario.webhooks.require_https)
+            problem = callback_problem(sub.callback_url, scenario.webhooks.require_https)
             if problem is not None:
                 raise Failure(400, problem)
         picked = None
         if len(sub.prompt) > OFF_LOOP_PROMPT:  # RE2 lets go of the GIL: other clients go on meanwhile
-            picked = await asyncio.to_thread(store.scenario.pick, sub)
-        rule, refusal = store.choose(sub, test_id, picked)
-        ex.rule = rule
+            picked = await asyncio.to_thread(store.pick, sub, test_id)
+        choice = store.choose(sub, test_id, picked)
+        rule = ex.rule = choice.rule
         if await self.inject(ex, "submit", rule) is not None:
             return dropping("application/json", 256)
-        if refusal is not None:
+        if choice.refusal is not None:
             ex.scripted = rule.name
-            raise Failure.of(refusal)
-        cost = store.cost_of(sub, rule)
+            raise Failure.of(choice.refusal)
+        cost = store.cost_of(sub, choice, test_id)
         account = self.credits.admits(test_id, ex.key, cost)
         if account is False:
             ex.fault = "credits"
             raise Failure(402)
         base = ex.call.base
-        job = store.create(sub, rule, test_id, base)
+        job = store.create(sub, choice, test_id, base)
         if account is not True:
             self.credits.hold(job, account, cost)
         ex.job_id = job.id
@@ -217,10 +222,12 @@ class Api:
     async def models(self, ex: Exchange) -> Answer | Streamed:
         if await self.inject(ex, "models") is not None:
             return dropping("application/json", 4096)
-        key = id(self.store.scenario)
+        scenario = self.store.scenario_for(ex.test_id)
+        key = id(scenario.models)
         if key not in self.listing:
-            self.listing.clear()
-            self.listing[key] = wire.dumps(wire.models(self.store.scenario.models.values()))
+            if len(self.listing) >= LISTINGS:
+                self.listing.clear()
+            self.listing[key] = wire.dumps(wire.models(scenario.models.values()))
         return Answer(200, self.listing[key])
 
     async def poll(self, ex: Exchange) -> Answer | Streamed:
@@ -257,11 +264,12 @@ class Api:
         if refusal is not None:
             ex.scripted = job.rule.name
             raise Failure.of(refusal)
-        gone = job.gone_at(view, store.scenario.server.output_ttl)
+        scenario = store.scenario_for(job.test_id)
+        gone = job.gone_at(view, scenario.server.output_ttl)
         if gone is not None and store.clock.time() >= gone:
             raise Failure(410, f"The output of video generation job {job.id} is no longer available")
         try:
-            path = store.scenario.content_path(view.step)
+            path = scenario.content_path(view.step)
         except ValueError:  # the file changed since the scenario was loaded: it is served no more
             raise Failure(500, "The content file of this job can no longer be served") from None
         if path is not None:

@@ -123,8 +123,10 @@ class App:
         return self._control
 
     async def _serve_control(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        """A control request, answered by the control API and journalled here like any other."""
+        """A control request, answered by the control API and told to the listeners like any other;
+        one that changed a test id's rules or scenario is journalled in that test id's journal too."""
         ex = Exchange(Call(scope))
+        notes: list[tuple[str, str]] = []
 
         async def watched(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -132,8 +134,10 @@ class App:
             await send(message)
 
         try:
-            await self.control()(scope, receive, watched)
+            await self.control()({**scope, routes.NOTE: notes}, receive, watched)
         finally:
+            for test_id, text in notes:
+                ex.test_id, ex.note = test_id, text
             self.record(ex)
 
     # --- the video API ------------------------------------------------------------------------
@@ -216,8 +220,14 @@ class App:
             "",  # test_id: `keep` sets it
             ex.seen,  # seen
             ex.retry_after,  # retry_after
+            ex.note,  # note
         )
-        if call.path.startswith("/api/v1/"):
+        if ex.note is not None:
+            entry.kind = "control"
+            self.store.keep(ex.test_id, entry)
+        elif call.path.startswith(routes.CONTROL_PREFIX):
+            entry.kind = "control"
+        elif call.path.startswith("/api/v1/"):
             # a request without a good key is journalled in its namespace only if that exists already
             test_id = ex.test_id
             known = ex.authorised or ex.what == "models" or self.store.find_space(test_id) is not None

@@ -105,16 +105,20 @@ class Answer:
 
 
 def error_answer(
-    code: int, message: str | None = None, wait: float | None = None, scripted: str | None = None
+    code: int,
+    message: str | None = None,
+    wait: float | None = None,
+    scripted: str | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> Answer:
     """The service's error envelope; `wait` is a `Retry-After` in the client's seconds."""
-    body = wire.error(code, message)
+    body = wire.error(code, message, metadata)
     return Answer(code, dumps(body), retry_headers(wait), body["error"]["message"], scripted, wait)
 
 
 def job_object(store: JobStore, faults: Faults, job: Job, view: View, base: str) -> dict[str, Any]:
     """The job object for a poll that got through, with keyless URLs while they last."""
-    gone = job.gone_at(view, store.scenario.server.output_ttl)
+    gone = job.gone_at(view, store.scenario_for(job.test_id).server.output_ttl)
     if gone is None:
         return wire.job(job, view, base)
     expires = int(store.clock.client_time(gone))
@@ -154,7 +158,7 @@ class PollAnswers:
             code = step.respond or 500
             wait = store.clock.client_seconds(step.retry_after) if step.retry_after is not None else None
             return error_answer(code, step.message, wait, scripted=job.rule.name)
-        key = (view.index, view.status, view.since, call.addressed, id(store.scenario))
+        key = (view.index, view.status, view.since, call.addressed, id(store.scenario_for(job.test_id)))
         kept = self._kept.get(id(job))
         if kept is None or kept[0] != key:
             body = dumps(job_object(store, self.faults, job, view, call.base))

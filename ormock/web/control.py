@@ -12,6 +12,7 @@ cover every namespace. With an admin token set, every control request needs
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import itertools
@@ -27,12 +28,13 @@ from werkzeug.exceptions import HTTPException
 
 from .. import safe
 from .._asgi import ASGIApp, Receive, Scope, Send
-from ..scenario.loader import STATUSES, TERMINAL
+from ..scenario.loader import STATUSES, TERMINAL, ScenarioError, parse, parse_rules
 from ..service import wire
 from ..service.changes import Changes, job_key
 from ..service.credits import Credits
 from ..service.jobs import Job
-from ..service.store import JobStore
+from ..service.store import JobStore, Refused
+from . import routes
 from .calls import Answer, Call, error_answer
 from .errors import Failure, parse_json
 from .limits import CONTROL_BODY, send_json
@@ -57,6 +59,13 @@ ROUTES = (
     Route("GET", "/requests", "list_requests"),
     Route("GET", "/wait", "wait"),
     Route("POST", "/reset", "reset"),
+    Route("GET", "/rules", "list_rules"),
+    Route("POST", "/rules", "add_rules"),
+    Route("DELETE", "/rules", "remove_rules"),
+    Route("DELETE", "/rules/<path:name>", "remove_rule"),
+    Route("GET", "/scenario", "show_scenario"),
+    Route("PUT", "/scenario", "set_scenario"),
+    Route("DELETE", "/scenario", "drop_scenario"),
     Route("POST", "/record/save", "save_recording"),
 )
 
@@ -70,7 +79,7 @@ def _answer(answer: Answer) -> Response:
 
 
 async def _failure(exc: Failure) -> Response:
-    return _answer(error_answer(exc.code, exc.message))
+    return _answer(error_answer(exc.code, exc.message, metadata=exc.metadata))
 
 
 async def _http_error(exc: HTTPException) -> Response:
@@ -339,11 +348,145 @@ class Control:
                 left = min(left, self.store.clock.client_seconds(max(due, 0.0)) + _DUE_MARGIN)
             await self.changes.wait(job_key(job.test_id, job.id), left)
 
+    # --- scripting a test id at runtime -------------------------------------------------------
+    async def list_rules(self) -> Response:
+        """The rules this test id tries, in order, a page at a time like `list_jobs`."""
+        limit = _count(request.args.get("limit", str(PAGE)), "limit", PAGE)
+        offset = _count(request.args.get("offset", "0"), "offset", None)
+        found = itertools.islice(self.store.rules_in_effect(_namespace() or ""), offset, offset + limit + 1)
+        page = [wire.rule_info(*item) for item in found]
+        more = len(page) > limit
+        return json_response({"data": page[:limit], "next_offset": offset + limit if more else None})
+
+    async def add_rules(self) -> Response:
+        """Adds `[[rule]]` tables (TOML, or JSON `{"rules": [...]}`) for this test id, tried before
+        all its other rules; 400 with every problem when any rule is invalid, and nothing added."""
+        test_id = _namespace() or ""
+        body = await _rules_body()
+        scenario = self.store.scenario_for(test_id)
+        try:
+            rules, warnings = await asyncio.to_thread(parse_rules, body, scenario, "POST /__ormock/rules")
+            self.store.add_rules(test_id, rules)
+        except ScenarioError as exc:
+            raise _refusal("the rules were not added", exc) from None
+        except Refused as exc:
+            raise Failure(400, str(exc)) from None
+        names = [rule.name for rule in rules.rules]
+        _note(test_id, "added rule" + _names(names))
+        data = [wire.rule_info(pick, source, matched) for pick, source, matched in self.store.rules_in_effect(test_id)]
+        body_out = {"data": data[: len(names)], "warnings": [p.as_json("POST /__ormock/rules") for p in warnings]}
+        return json_response(body_out, 201)
+
+    async def remove_rules(self) -> Response:
+        test_id = _namespace() or ""
+        gone = self.store.remove_rules(test_id)
+        if gone:
+            _note(test_id, "removed rule" + _names(gone))
+        return json_response({"removed": gone})
+
+    async def remove_rule(self, name: str) -> Response:
+        test_id = _namespace() or ""
+        gone = self.store.remove_rules(test_id, {name})
+        if not gone:
+            where = f" under test id {safe.shown(test_id, 60)}" if test_id else ""
+            raise Failure(404, f"no rule named {safe.shown(name, 80)!r} was added at runtime{where}")
+        _note(test_id, "removed rule" + _names(gone))
+        return json_response({"removed": gone})
+
+    async def show_scenario(self) -> Response:
+        test_id = _namespace() or ""
+        scenario = self.store.scenario_for(test_id)
+        own = scenario is not self.store.scenario
+        return json_response({"test_id": test_id, "own": own, "name": scenario.name, "text": scenario.text})
+
+    async def set_scenario(self) -> Response:
+        """Gives this test id a scenario of its own (a whole file's TOML): its rules, default,
+        faults, credits, rate limit, keys and webhooks. Jobs it has already keep their rules."""
+        test_id = _namespace() or ""
+        text = _text(await _raw_body(), "a scenario")
+        server = self.store.scenario
+        source = "PUT /__ormock/scenario"
+        try:
+            scenario = await asyncio.to_thread(
+                parse, text, None, server.content_dirs, folder=server.base, source=source
+            )
+            self.store.set_scenario(test_id, scenario)
+        except ScenarioError as exc:
+            raise _refusal("the scenario was not set", exc) from None
+        except Refused as exc:
+            raise Failure(400, str(exc)) from None
+        _note(test_id, f"set its own scenario ({len(scenario.rules)} rules)")
+        warnings = [p.as_json(source) for p in scenario.warnings]
+        return json_response({"test_id": test_id, "rules": len(scenario.rules), "warnings": warnings})
+
+    async def drop_scenario(self) -> Response:
+        test_id = _namespace() or ""
+        if self.store.drop_scenario(test_id):
+            _note(test_id, "went back to the server's scenario")
+        return json_response({"test_id": test_id, "own": False})
+
     async def reset(self) -> Response:
         namespace = _namespace()
         self.store.reset(namespace)
         self.changes.notify()
         return json_response({"reset": namespace if namespace is not None else "all"})
+
+
+MAX_PROBLEMS = 100  # problems one refusal lists, at most
+
+
+def _refusal(what: str, exc: ScenarioError) -> Failure:
+    """A 400 whose `metadata.problems` lists every problem found (errors and warnings)."""
+    problems = [p.as_json(exc.source) for p in exc.problems[:MAX_PROBLEMS]]
+    first = exc.errors[0].text() if exc.errors else "invalid"
+    count = len(exc.errors)
+    message = f"{what}: {first}" + (f" (and {count - 1} more problems)" if count > 1 else "")
+    return Failure(400, message, metadata={"problems": problems})
+
+
+async def _rules_body() -> str | dict[str, Any]:
+    """The body of POST /rules: TOML text, or JSON `{"rules": [...]}` read as `{"rule": [...]}`."""
+    raw = await _raw_body()
+    kind = (request.content_type or "").lower()
+    if "json" in kind or ("toml" not in kind and raw.lstrip()[:1] == b"{"):
+        body = parse_json(raw)
+        if not isinstance(body, dict) or not isinstance(body.get("rules"), list):
+            shape = '{"rules": [ {...}, ... ]}'
+            raise Failure(400, f"a JSON body must be {shape}, each rule with the keys of a [[rule]] table")
+        unknown = [key for key in body if key != "rules"]
+        if unknown:
+            raise Failure(400, f'a JSON body holds only "rules", not {json.dumps(unknown[0])}')
+        return {"rule": body["rules"]}
+    return _text(raw, "rules")
+
+
+async def _raw_body() -> bytes:
+    raw = await request.get_data(as_text=False)
+    return raw if isinstance(raw, bytes) else raw.encode()
+
+
+def _text(raw: bytes, what: str) -> str:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Failure(400, f"{what} must be TOML, UTF-8 text (or, for rules, JSON)") from None
+    if "\x00" in text:
+        raise Failure(400, f"{what} must be TOML text: this body holds NUL bytes")
+    return text
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(safe.shown(name, 60) for name in names[:10])
+    more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+    return ("s " if len(names) > 1 else " ") + shown + more
+
+
+def _note(test_id: str, text: str) -> None:
+    """Says what a control request changed, for the journal of `test_id`, the log and the dashboard
+    (see `App._serve_control`)."""
+    noted = request.scope.get(routes.NOTE)
+    if isinstance(noted, list):
+        noted.append((test_id, text))
 
 
 async def seconds_to_advance(now: float) -> float:

@@ -11,11 +11,18 @@ class Failure(Exception):
     """Raised in a handler to answer with the service's error envelope. `retry_after` is in
     scenario seconds; the answer carries it in the client's (see `retry_headers`)."""
 
-    def __init__(self, code: int, message: str | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        message: str | None = None,
+        retry_after: float | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.retry_after = retry_after
+        self.metadata = metadata  # the envelope's `metadata`, e.g. a scenario's problems
 
     @classmethod
     def of(cls, fault: Any) -> Failure:

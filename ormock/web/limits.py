@@ -1,7 +1,7 @@
 """Request bodies, bounded before the app sees them.
 
-Only a submit (`POST /api/v1/videos`) and the control API's POSTs need a body. A submit may carry
-up to `MAX_BODY` (frame images travel as data URLs); a control POST up to `CONTROL_BODY`; any
+Only a submit (`POST /api/v1/videos`) and the control API's POSTs and PUTs need a body. A submit may carry
+up to `MAX_BODY` (frame images travel as data URLs); a control POST or PUT up to `CONTROL_BODY`; any
 other request has at most its first `OTHER_BODY` bytes read (for the journal) and the rest thrown
 away as it arrives. Bodies being read at once may hold `TOTAL_BODIES` between them; a body that
 would go past that is answered 503 with `Retry-After`, so a flood of large uploads cannot take the
@@ -34,7 +34,7 @@ def limit_for(method: str, path: str) -> int | None:
     """How many body bytes a request may bring; None: read its first `OTHER_BODY`, drop the rest."""
     if method == "POST" and path == routes.SUBMIT_PATH:
         return MAX_BODY
-    if method == "POST" and path.startswith(routes.CONTROL_PREFIX):
+    if method in ("POST", "PUT") and path.startswith(routes.CONTROL_PREFIX):
         return CONTROL_BODY
     return None
 

@@ -10,6 +10,7 @@ JOBS_PREFIX = "/api/v1/videos/"
 SUBMIT_PATH = "/api/v1/videos"
 MODELS_PATH = "/api/v1/videos/models"
 CONTROL_PREFIX = CONTROL_PATH  # the control API (see `control`)
+NOTE = "ormock.note"  # the scope key where a control request says what it changed, for the journal
 
 
 def job_id_in(path: str) -> str | None:

@@ -191,5 +191,4 @@ def test_rule_without_timeline_uses_the_default_one():
         submit = { respond = 500, times = 1 }
         """
     )
-    rule = scenario.rules[0]
-    assert scenario.timeline(rule).shown == ("in_progress", "failed")
+    assert scenario.ruleset.timelines[0].shown == ("in_progress", "failed")

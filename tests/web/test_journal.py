@@ -198,6 +198,7 @@ def test_each_fact_of_a_request_lands_in_its_own_field_of_the_entry():
         "test_id": "",
         "seen": "queued",
         "retry_after": 7.5,
+        "note": None,  # control requests' (tests/web/test_rules.py)
     }
     assert {name: getattr(entry, name) for name in expected} == expected
     assert 250 <= entry.latency_ms < 10_000  # started a quarter of a second before
