@@ -18,6 +18,11 @@ clock with the `ormock` marker, or for the session with ini options:
 `client_checks="fail"` (or the ini option `ormock_client_checks = fail`) fails a test whose
 client broke a check of the client report, with the evidence; `"warn"` counts warnings too.
 
+`rules=` scripts the test's jobs: `[[rule]]` tables as TOML text, or a rule or a list of rules as
+dicts, tried before the scenario's rules. On `ormock_session`, whose server the whole session
+shares, the marker's `rules`, `scenario` and `client_checks` apply to that test alone and are
+undone after it; `speed`, `clock` and `seed` belong to the server and are refused there.
+
 Relative scenario paths are read from the pytest root directory; a name that is no file there is a
 built-in scenario's (`scenario="ci-fast"`).
 """
@@ -30,9 +35,10 @@ from typing import Any
 
 import pytest
 
-from .simulator import Simulator
+from .simulator import Simulator, SimulatorError
 
-_OPTIONS = ("scenario", "speed", "clock", "seed", "client_checks")
+_OPTIONS = ("scenario", "speed", "clock", "seed", "client_checks", "rules")
+_SERVER_ONLY = ("speed", "clock", "seed")  # what a shared server cannot change for one test
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,8 +55,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "ormock(scenario=None, speed=1, clock='scaled', seed=None, client_checks=None): how the `ormock` fixture's "
-        "server runs, and whether a client-report finding fails the test",
+        "ormock(scenario=None, speed=1, clock='scaled', seed=None, client_checks=None, rules=None): how the "
+        "`ormock` fixture's server runs, the rules that script this test's jobs, and whether a client-report "
+        "finding fails the test",
     )
 
 
@@ -75,6 +82,18 @@ def _settings(config: pytest.Config, marker: pytest.Mark | None) -> dict[str, An
     return settings
 
 
+def _add_rules(sim: Simulator, rules: Any) -> None:
+    """Adds the marker's rules, or fails the test with every problem found in them."""
+    if rules is None:
+        return
+    try:
+        sim.add_rules(rules)
+        return
+    except SimulatorError as exc:
+        problem = str(exc)
+    pytest.fail(f"@pytest.mark.ormock(rules=...): {problem}", pytrace=False)
+
+
 def _judge(sim: Simulator, level: str | None) -> None:
     """Fails the test if its client broke a check of the client report (at `level` or worse)."""
     if not level:
@@ -93,8 +112,10 @@ def ormock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
     """A fresh ormock server for this test."""
     settings = _settings(request.config, request.node.get_closest_marker("ormock"))
     level = settings.pop("client_checks")
+    rules = settings.pop("rules", None)
     with Simulator(**settings) as sim:
         monkeypatch.setenv("OPENROUTER_BASE_URL", sim.base_url)
+        _add_rules(sim, rules)
         yield sim
         _judge(sim, level)
 
@@ -103,6 +124,7 @@ def ormock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
 def _ormock_server(request: pytest.FixtureRequest) -> Iterator[Simulator]:
     settings = _settings(request.config, None)
     settings.pop("client_checks")
+    settings.pop("rules", None)
     with Simulator(**settings) as sim:
         yield sim
 
@@ -111,8 +133,38 @@ def _ormock_server(request: pytest.FixtureRequest) -> Iterator[Simulator]:
 def ormock_session(
     _ormock_server: Simulator, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> Iterator[Simulator]:
-    """The session's ormock server, reset for this test."""
-    _ormock_server.reset()
-    monkeypatch.setenv("OPENROUTER_BASE_URL", _ormock_server.base_url)
-    yield _ormock_server
-    _judge(_ormock_server, _settings(request.config, request.node.get_closest_marker("ormock"))["client_checks"])
+    """The session's ormock server, reset for this test, with the test's marker applied (its
+    `scenario`, `rules` and `client_checks`) and undone after it."""
+    sim = _ormock_server
+    marker = request.node.get_closest_marker("ormock")
+    fixed = sorted(set(marker.kwargs) & set(_SERVER_ONLY)) if marker is not None else []
+    if fixed:
+        pytest.fail(
+            f"@pytest.mark.ormock({', '.join(fixed)}=...) cannot apply to ormock_session, whose server the whole "
+            "session shares; use the `ormock` fixture for a server of its own, or set them for the session with "
+            "the ini options ormock_speed and ormock_clock",
+            pytrace=False,
+        )
+    settings = _settings(request.config, marker)
+    sim.reset()
+    if marker is not None and "scenario" in marker.kwargs:
+        _use_scenario(sim, settings["scenario"])
+    _add_rules(sim, settings.get("rules"))
+    monkeypatch.setenv("OPENROUTER_BASE_URL", sim.base_url)
+    try:
+        yield sim
+        _judge(sim, settings["client_checks"])
+    finally:
+        sim.reset()  # the test's rules and scenario go with it
+
+
+def _use_scenario(sim: Simulator, scenario: str | Path | None) -> None:
+    """The marker's scenario, for this test's requests on the shared server."""
+    from .scenario import library
+
+    try:
+        sim.set_scenario(library.resolve(scenario) if scenario is not None else None)
+        return
+    except (SimulatorError, ValueError) as exc:
+        problem = str(exc)
+    pytest.fail(f"@pytest.mark.ormock(scenario=...): {problem}", pytrace=False)

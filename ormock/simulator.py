@@ -16,8 +16,10 @@ import asyncio
 import os
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 import httpx
 
@@ -29,7 +31,16 @@ from .web.app import create_app
 
 
 class SimulatorError(Exception):
-    """The control API refused a request; the message is its answer."""
+    """The control API refused a request; the message is its answer, and `problems` what it found
+    wrong with rules or a scenario (each a dict with `key`, `line`, `message`, `hint`)."""
+
+    def __init__(self, message: str, problems: list[dict[str, Any]] | None = None) -> None:
+        self.problems = problems or []
+        lines = [f"{p['key'] or '(file)'}: {p['message']}" for p in self.problems if p.get("severity") == "error"]
+        super().__init__("\n  ".join([message, *lines[1:]]) if len(lines) > 1 else message)
+
+
+Rules = str | Mapping[str, Any] | Sequence[Mapping[str, Any]]
 
 
 class Simulator:
@@ -123,9 +134,11 @@ class Simulator:
         if self._http is None:
             raise SimulatorError("the simulator is not running: use `with Simulator(...)` or call start()")
         headers = {"X-Test-Id": test_id} if test_id else {}
+        headers |= kwargs.pop("headers", {})
         response = self._http.request(method, f"/__ormock{path}", headers=headers, **kwargs)
         if response.status_code >= 400:
-            raise SimulatorError(response.json()["error"]["message"])
+            error = response.json()["error"]
+            raise SimulatorError(error["message"], (error.get("metadata") or {}).get("problems"))
         return response.json()
 
     def health(self) -> dict[str, Any]:
@@ -192,5 +205,50 @@ class Simulator:
         return self._call("GET", "/credits", params=params, test_id=test_id)
 
     def reset(self, test_id: str | None = None) -> None:
-        """Jobs, journal and rule counts back to a fresh start (one test id's, or all)."""
+        """Jobs, journal, rule counts, added rules and own scenarios back to a fresh start (one test
+        id's, or all)."""
         self._call("POST", "/reset", test_id)
+
+    # --- scripting jobs at runtime (docs/testing.md, "Rules at runtime") ------------------------
+    def add_rules(self, rules: Rules, test_id: str | None = None) -> list[dict[str, Any]]:
+        """Adds rules, tried before all others for `test_id` (or for requests without one): TOML
+        text holding `[[rule]]` tables, or one rule or a list of them as dicts with the same keys.
+        Returns them as loaded; SimulatorError, with `problems`, if any is invalid (none is added)."""
+        if isinstance(rules, str):
+            sent = self._call("POST", "/rules", test_id, content=rules, headers={"Content-Type": "application/toml"})
+        else:
+            listed = [rules] if isinstance(rules, Mapping) else list(rules)
+            sent = self._call("POST", "/rules", test_id, json={"rules": listed})
+        return sent["data"]
+
+    def rules(self, test_id: str | None = None) -> list[dict[str, Any]]:
+        """The rules in effect for `test_id`, in the order they are tried, each with its `source`
+        (`runtime` or the scenario's) and how many submits it `matched`."""
+        found: list[dict[str, Any]] = []
+        offset: int | None = 0
+        while offset is not None:
+            page = self._call("GET", "/rules", test_id, params={"offset": offset})
+            found += page["data"]
+            offset = page["next_offset"]
+        return found
+
+    def remove_rules(self, *names: str, test_id: str | None = None) -> list[str]:
+        """Removes the rules added at runtime with these names (all of them when none is named);
+        returns the names removed. Jobs they made keep them."""
+        if not names:
+            return self._call("DELETE", "/rules", test_id)["removed"]
+        return [
+            gone
+            for name in names
+            for gone in self._call("DELETE", f"/rules/{quote(name, safe='')}", test_id)["removed"]
+        ]
+
+    def set_scenario(self, scenario: str | Path | None, test_id: str | None = None) -> None:
+        """Gives `test_id` (or requests without one) a scenario of its own: TOML text, or a `Path`
+        to a file (`library.resolve` finds a built-in's); None: the server's again. Content files
+        it names are read from the server scenario's folder."""
+        if scenario is None:
+            self._call("DELETE", "/scenario", test_id)
+            return
+        text = scenario.read_text(encoding="utf-8") if isinstance(scenario, Path) else scenario
+        self._call("PUT", "/scenario", test_id, content=text, headers={"Content-Type": "application/toml"})

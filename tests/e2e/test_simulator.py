@@ -90,3 +90,39 @@ def test_each_server_runs_on_its_event_loop(server, loop):
         with httpx.Client(base_url=sim.base_url, headers=KEY) as http:
             job = http.post("/videos", json={"model": SEEDANCE, "prompt": "x"}).json()
             assert http.get(f"/videos/{job['id']}").json()["status"] in ("pending", "in_progress", "completed")
+
+
+def test_rules_added_listed_and_removed_from_python(tmp_path):
+    with Simulator(clock="manual") as sim:
+        added = sim.add_rules(
+            '[[rule]]\nname = "fails"\nmatch = { prompt = "dog" }\ntimeline = [{ status = "failed" }]\n'
+        )
+        assert [rule["name"] for rule in added] == ["fails"]
+        sim.add_rules({"name": "cancels", "match": {"prompt": "cat"}, "timeline": [{"status": "cancelled"}]}, "t1")
+        sim.add_rules([{"name": "expires", "timeline": [{"status": "expired"}]}], "t1")
+        assert [(r["name"], r["source"]) for r in sim.rules("t1")] == [
+            ("expires", "runtime"),
+            ("cancels", "runtime"),
+            ("default", "built-in default"),
+        ]
+        videos = sdk(sim).video_generation
+        job = videos.generate(model=SEEDANCE, prompt="a dog")
+        assert videos.get_generation(job_id=job.id).status == "failed"
+        assert sim.rules()[0]["matched"] == 1
+
+        with pytest.raises(SimulatorError) as refused:
+            sim.add_rules([{"name": "a", "uses": 0}, {"name": "b", "timeline": []}], "t1")
+        assert {p["key"] for p in refused.value.problems} == {"rule[1].uses", "rule[2].timeline"}
+        assert "rule[2].timeline" in str(refused.value)  # every problem is in the message
+
+        assert sim.remove_rules("cancels", test_id="t1") == ["cancels"]
+        assert sim.remove_rules(test_id="t1") == ["expires"]
+        with pytest.raises(SimulatorError, match="no rule named 'expires'"):
+            sim.remove_rules("expires", test_id="t1")
+
+        own = tmp_path / "own.toml"
+        own.write_text('[default]\ntimeline = [{ status = "cancelled" }]\n')
+        sim.set_scenario(own, "t2")
+        assert sim.rules("t2")[0]["timeline"] == [{"status": "cancelled"}]
+        sim.set_scenario(None, "t2")
+        assert sim.rules("t2")[0]["timeline"][-1] == {"status": "completed"}
