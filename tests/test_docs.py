@@ -52,6 +52,8 @@ def test_the_node_recipe_in_the_docs_is_the_module_the_clients_session_runs():
     page = (root / "docs" / "node.md").read_text()
     module = (root / "tests" / "clients" / "harness" / "ormock.mjs").read_text()
     assert "```js\n" + module + "```" in page
+    scripted = (root / "tests" / "clients" / "harness" / "fox-failed.scripted.mjs").read_text()
+    assert "```js\n" + scripted + "```" in page
 
 
 def test_the_readme_picture_is_drawn_from_a_real_run(tmp_path):
@@ -70,3 +72,16 @@ def test_the_readme_picture_is_drawn_from_a_real_run(tmp_path):
     svg = out.read_text()
     assert svg.startswith("<svg") and "key&#160;revoked&#160;mid-job" in svg and "503" in svg
     assert "docs/dashboard.svg" in (root / "README.md").read_text()
+
+
+TESTING = Path(__file__).resolve().parents[1] / "docs" / "testing.md"
+
+
+def test_the_runtime_rules_examples_in_testing_md_run(pytester):
+    """docs/testing.md's "Rules at runtime": the Python example runs as written, and the marker
+    example's rule loads (its test body is the reader's)."""
+    section = TESTING.read_text().split("## Rules at runtime", 1)[1].split("\n## ", 1)[0]
+    script, marker = re.findall(r"```python\n(.*?)```", section, re.S)
+    exec(compile(script, "docs/testing.md", "exec"), {})
+    pytester.makepyfile(marker.replace("    ...", "    assert ormock_session.rules()[0]['uses'] == 1"))
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

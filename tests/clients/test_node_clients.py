@@ -99,6 +99,28 @@ def test_vitest_global_setup_recipe_with_four_parallel_workers(installed: Path, 
     assert url_file.is_file()
 
 
+def test_four_vitest_workers_each_script_their_own_ending_for_the_same_prompt(installed: Path, tmp_path: Path):
+    """docs/node.md's scripting recipe, run for real: four forked Vitest workers on one ormock, each
+    adding its own rule for the same prompt in `beforeEach` (completed, failed with a message, a 401
+    mid-job, a 429 on submit) under its own X-Test-Id, after all four have met (together.mjs)."""
+    env = {**os.environ, "ORMOCK_COMMAND": f"{sys.executable} -m ormock", "NO_COLOR": "1", "FORCE_COLOR": "0"}
+    env.pop("OPENROUTER_BASE_URL", None)
+    result = subprocess.run(
+        [str(installed / "node_modules" / ".bin" / "vitest"), "run", "--config", "scripting.config.mjs"]
+        + ["--reporter=verbose"],
+        cwd=installed / "harness",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    assert "Test Files  4 passed (4)" in output, output[-3000:]
+    for name in ("reports a failed job", "downloads a finished video", "survives a 401", "waits out a 429"):
+        assert name in output
+
+
 def test_a_recording_replays_the_same_for_the_typescript_sdk(installed: Path, tmp_path: Path):
     """ormock record between @openrouter/sdk and an upstream ormock, then the recording served:
     the SDK sees the same statuses, errors, costs and content bytes both times."""

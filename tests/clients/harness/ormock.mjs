@@ -86,3 +86,30 @@ export function withTestId(testId) {
   });
   return http;
 }
+
+// Scripts the jobs of one test: rules tried before the scenario's for requests that carry
+// `X-Test-Id: testId`, as `[[rule]]` tables in TOML text or as objects with the same keys. They last
+// until `resetTest(testId)`. A rule that does not load rejects with every problem, key by key.
+export async function addRules(testId, rules) {
+  const toml = typeof rules === "string";
+  const response = await fetch(`${ormockRoot()}/__ormock/rules`, {
+    method: "POST",
+    headers: { "X-Test-Id": testId, "Content-Type": toml ? "application/toml" : "application/json" },
+    body: toml ? rules : JSON.stringify({ rules: Array.isArray(rules) ? rules : [rules] }),
+  });
+  const answer = await response.json();
+  if (!response.ok) {
+    const problems = (answer.error.metadata?.problems ?? []).map((p) => `\n  ${p.key}: ${p.message}`);
+    throw new Error(`ormock refused the rules: ${answer.error.message}${problems.join("")}`);
+  }
+  return answer.data;
+}
+
+// Forgets one test's jobs, journal and rules.
+export async function resetTest(testId) {
+  await fetch(`${ormockRoot()}/__ormock/reset`, { method: "POST", headers: { "X-Test-Id": testId } });
+}
+
+function ormockRoot() {
+  return ormockBaseURL().replace(/\/api\/v1$/, "");
+}
