@@ -325,3 +325,18 @@ async def test_a_frame_never_compares_tracked_jobs_field_by_field(make_mock, mon
     snap = snapshot_board(board, "http://ormock.test/api/v1", started=0.0)
     assert compared == []
     assert len(snap.rows) == 200 and snap.rows[0].status != "completed"  # running ones first
+
+
+async def test_rules_added_and_removed_at_runtime_show_with_their_test_id(served):
+    app, board = served
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as http:
+        body = {"rules": [{"name": "the next fails", "uses": 1, "timeline": [{"status": "failed"}]}]}
+        assert (await http.post("/__ormock/rules", json=body, headers={"X-Test-Id": "w1"})).status_code == 201
+        await http.delete("/__ormock/rules", headers={"X-Test-Id": "w1"})
+    requests = text_of(board, 120, 40)
+    assert any(
+        re.search(r"control\s+/__ormock/rules\s+201 added rule the next fails \[w1\]", line) for line in requests
+    )
+    assert any(
+        re.search(r"control\s+/__ormock/rules\s+200 removed rule the next fails \[w1\]", line) for line in requests
+    )

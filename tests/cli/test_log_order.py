@@ -119,3 +119,24 @@ async def test_a_batched_log_can_be_written_a_slice_at_a_time():
     assert lines.log.flush(2) is False and len(lines) == 5
     assert lines.log.flush(2) is False and len(lines) == 5
     assert [line.split()[2] for line in lines] == [f"/api/v1/videos/gen-vid-1-{n}" for n in range(5)]
+
+
+async def test_the_log_says_which_rules_a_test_id_added_or_removed(make_mock):
+    from ormock.cli.log import Lines
+
+    mock = make_mock()
+    lines: list[str] = []
+    printer = Lines(emit=lines.append)
+    mock.app.listeners.append(printer.request)
+    rule = '[[rule]]\nname = "content policy"\ntimeline = [{ status = "failed" }]\n'
+    await mock.http.post(
+        "/__ormock/rules", content=rule, headers={"X-Test-Id": "w1", "Content-Type": "application/toml"}
+    )
+    await mock.http.delete("/__ormock/rules/content%20policy")
+    await mock.http.put("/__ormock/scenario", content="", headers={"X-Test-Id": "w2"})
+    assert "POST /__ormock/rules 201 (added rule content policy for test id 'w1')" in lines[0]
+    assert "DELETE /__ormock/rules/content policy 404" in lines[1]  # none was added without a test id
+    assert "PUT /__ormock/scenario 200 (set its own scenario (0 rules) for test id 'w2')" in lines[2]
+    json_lines = Lines(json_lines=True)
+    entry = mock.store.journal("w1")[0]
+    assert '"note": "added rule content policy", "test_id": "w1"' in json_lines.line(entry)
