@@ -105,9 +105,9 @@ def test_four_vitest_workers_each_script_their_own_ending_for_the_same_prompt(in
     mid-job, a 429 on submit) under its own X-Test-Id, after all four have met (together.mjs)."""
     env = {**os.environ, "ORMOCK_COMMAND": f"{sys.executable} -m ormock", "NO_COLOR": "1", "FORCE_COLOR": "0"}
     env.pop("OPENROUTER_BASE_URL", None)
+    vitest = str(installed / "node_modules" / ".bin" / "vitest")
     result = subprocess.run(
-        [str(installed / "node_modules" / ".bin" / "vitest"), "run", "--config", "scripting.config.mjs"]
-        + ["--reporter=verbose"],
+        [vitest, "run", "--config", "scripting.config.mjs", "--reporter=verbose"],
         cwd=installed / "harness",
         capture_output=True,
         text=True,
