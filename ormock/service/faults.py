@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from typing import NamedTuple
 
 from .. import safe
 from ..scenario.loader import Fault, Rule
@@ -35,6 +36,15 @@ class _QuietDrops(logging.Filter):
 
 for _name in ("hypercorn.error", "quart.app", "asyncio"):
     logging.getLogger(_name).addFilter(_QuietDrops())
+
+
+class Limited(NamedTuple):
+    """A request over the rate limit: what its 429 tells (see `web.calls.rate_limit_headers`)."""
+
+    wait: float  # scenario seconds until the next request may come
+    limit: int  # requests a key may make in a window
+    remaining: int  # requests left now
+    full_in: float  # scenario seconds until the key's bucket is full again (the window resets)
 
 
 class Faults:
@@ -80,9 +90,9 @@ class Faults:
         extra = self.store.space(test_id).fault_random.uniform(0, fault.jitter) if fault.jitter else 0.0
         return (fault.latency or 0.0) + extra
 
-    def rate_limited(self, api_key: str, test_id: str) -> float | None:
-        """Scenario seconds until `api_key` may call again if it is over the scenario's rate limit,
-        else None."""
+    def rate_limited(self, api_key: str, test_id: str) -> Limited | None:
+        """How `api_key` stands if it is over the scenario's rate limit (the wait until it may call
+        again, in scenario seconds, and its figures), else None."""
         limit = self.store.scenario_for(test_id).server.rate_limit
         if limit is None:
             return None
@@ -98,7 +108,7 @@ class Faults:
             space.buckets[api_key] = (tokens - 1, now)
             return None
         space.buckets[api_key] = (tokens, now)
-        return (1 - tokens) / rate
+        return Limited((1 - tokens) / rate, limit.requests, int(tokens), (burst - tokens) / rate)
 
     # --- keyless download URLs ----------------------------------------------------------------
     def signature(self, job: Job, index: int, expires: int) -> str:

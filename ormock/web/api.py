@@ -24,7 +24,7 @@ from ..service.jobs import Job
 from ..service.store import JobStore
 from . import routes
 from .auth import bearer_key, problem_with
-from .calls import Answer, Call, PollAnswers, error_answer
+from .calls import Answer, Call, PollAnswers, error_answer, rate_limit_headers
 from .errors import Failure, parse_json
 from .mp4 import video
 from .stream import Content, Streamed, dropping
@@ -140,7 +140,10 @@ class Api:
 
     def failure(self, ex: Exchange, exc: Failure) -> Answer:
         wait = self.store.clock.client_seconds(exc.retry_after) if exc.retry_after is not None else None
-        return ex.answered(error_answer(exc.code, exc.message, wait))
+        headers = exc.headers
+        if exc.code == 429 and headers is None:  # a scripted 429 (a rule's, a fault's)
+            headers = rate_limit_headers(self.store, ex.test_id, wait)
+        return ex.answered(error_answer(exc.code, exc.message, wait, headers=headers))
 
     def authorize(self, ex: Exchange) -> None:
         scenario = self.store.scenario_for(ex.test_id)
@@ -149,10 +152,12 @@ class Api:
             raise Failure(401, problem)
         ex.authorised = True
         if scenario.server.rate_limit:
-            wait = self.faults.rate_limited(ex.key, ex.test_id)
-            if wait is not None:
+            limited = self.faults.rate_limited(ex.key, ex.test_id)
+            if limited is not None:
                 ex.fault = "rate limit"
-                raise Failure(429, "Rate limit exceeded", wait)
+                wait = self.store.clock.client_seconds(limited.wait)
+                headers = rate_limit_headers(self.store, ex.test_id, wait, limited)
+                raise Failure(429, "Rate limit exceeded", limited.wait, headers=headers)
 
     async def inject(self, ex: Exchange, endpoint: str, rule: Rule | None = None) -> Fault | None:
         """Carries out the fault that applies here, if any. Errors are raised, delays waited out

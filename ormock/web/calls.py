@@ -6,6 +6,7 @@ written once. `PollAnswers.answer` answers a poll.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -16,7 +17,7 @@ from ..service.wire import dumps
 from .errors import retry_headers
 
 if TYPE_CHECKING:
-    from ..service.faults import Faults
+    from ..service.faults import Faults, Limited
     from ..service.jobs import Job, View
     from ..service.store import JobStore
 
@@ -110,10 +111,37 @@ def error_answer(
     wait: float | None = None,
     scripted: str | None = None,
     metadata: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Answer:
-    """The service's error envelope; `wait` is a `Retry-After` in the client's seconds."""
+    """The service's error envelope; `wait` is a `Retry-After` in the client's seconds, `headers`
+    any others it carries."""
     body = wire.error(code, message, metadata)
-    return Answer(code, dumps(body), retry_headers(wait), body["error"]["message"], scripted, wait)
+    sent = retry_headers(wait) | (headers or {})
+    return Answer(code, dumps(body), sent, body["error"]["message"], scripted, wait)
+
+
+SCRIPTED_LIMIT = 20  # the X-RateLimit-Limit of a scripted 429 in a scenario with no rate limit
+
+
+def rate_limit_headers(
+    store: JobStore, test_id: str, wait: float | None, limited: Limited | None = None
+) -> dict[str, str]:
+    """The `X-RateLimit-*` headers of a 429 (docs/scenarios.md, "Rate limits"): the rate limiter's
+    own figures when it refused (`limited`), else the scenario's limit (or `SCRIPTED_LIMIT`), none
+    remaining, and a reset when the client's wait (`wait`, its seconds) is over. The reset is the
+    client's unix time in milliseconds."""
+    clock = store.clock
+    now = clock.client_time(clock.time())
+    if limited is not None:
+        limit, remaining, reset_in = limited.limit, limited.remaining, clock.client_seconds(limited.full_in)
+    else:
+        rate = store.scenario_for(test_id).server.rate_limit
+        limit, remaining, reset_in = (rate.requests if rate else SCRIPTED_LIMIT), 0, wait or 0.0
+    return {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": str(math.ceil((now + reset_in) * 1000)),
+    }
 
 
 def job_object(store: JobStore, faults: Faults, job: Job, view: View, base: str) -> dict[str, Any]:
@@ -157,7 +185,8 @@ class PollAnswers:
         if step is not None:
             code = step.respond or 500
             wait = store.clock.client_seconds(step.retry_after) if step.retry_after is not None else None
-            return error_answer(code, step.message, wait, scripted=job.rule.name)
+            limits = rate_limit_headers(store, job.test_id, wait) if code == 429 else None
+            return error_answer(code, step.message, wait, scripted=job.rule.name, headers=limits)
         key = (view.index, view.status, view.since, call.addressed, id(store.scenario_for(job.test_id)))
         kept = self._kept.get(id(job))
         if kept is None or kept[0] != key:

@@ -17,12 +17,14 @@ class Failure(Exception):
         message: str | None = None,
         retry_after: float | None = None,
         metadata: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.retry_after = retry_after
         self.metadata = metadata  # the envelope's `metadata`, e.g. a scenario's problems
+        self.headers = headers  # headers the answer carries besides the retry ones
 
     @classmethod
     def of(cls, fault: Any) -> Failure:

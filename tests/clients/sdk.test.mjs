@@ -106,6 +106,9 @@ describe("failure-modes.toml with @openrouter/sdk", () => {
       // rounded up, and retry-after-ms, which this SDK reads first
       assert.equal(err.headers.get("retry-after"), "1");
       assert.equal(err.headers.get("retry-after-ms"), "1");
+      // and the rate-limit figures OpenRouter's 429s carry: none left, a reset in the client's time
+      assert.equal(err.headers.get("x-ratelimit-remaining"), "0");
+      assert.ok(Math.abs(Number(err.headers.get("x-ratelimit-reset")) - Date.now()) < 60_000);
       return true;
     });
     assert.equal((await submit(failures, { prompt: "rate limit" })).status, "pending");
