@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urljoin
 
 import httpcore
 import httpx
@@ -117,6 +118,11 @@ class CarefulClient:
     async def pause(self, scenario_seconds: float) -> None:
         await asyncio.sleep(scenario_seconds / self.speed)
 
+    def followed(self, link: str) -> str:
+        """A link from the service, resolved as a browser would: it may be a path (`/api/v1/...`,
+        the API reference's form) or a whole URL."""
+        return urljoin(str(self.http.base_url), link)
+
     async def call(self, story: Story, what: str, method: str, url: str, **kwargs: Any) -> httpx.Response | None:
         """One request, retried on 429/5xx (honouring Retry-After) and broken connections."""
         backoff = 1.0
@@ -152,7 +158,7 @@ class CarefulClient:
         story.saw(f"submit 202 {job['status']}")
         while True:
             await self.pause(POLL_EVERY)
-            polled = await self.call(story, "poll", "GET", job["polling_url"])
+            polled = await self.call(story, "poll", "GET", self.followed(job["polling_url"]))
             if polled is None:
                 return story
             if polled.status_code != 200:
@@ -169,7 +175,7 @@ class CarefulClient:
 
     async def download(self, story: Story, state: dict[str, Any]) -> Story:
         for attempt in range(ATTEMPTS):
-            response = await self.call(story, "download", "GET", state["unsigned_urls"][0])
+            response = await self.call(story, "download", "GET", self.followed(state["unsigned_urls"][0]))
             if response is None:
                 return story
             if response.status_code != 200:

@@ -299,6 +299,11 @@ CheckName = Literal[
 ]
 
 
+# How a job's `polling_url` and `unsigned_urls` are written: the service's guides show full URLs,
+# its API reference paths (`/api/v1/videos/<id>`).
+Links = Literal["absolute", "relative"]
+
+
 class Rule(_Table):
     """A named behaviour: which submits it takes and what each of their jobs does."""
 
@@ -311,6 +316,7 @@ class Rule(_Table):
     faults: list[Fault] = []
     silence: list[CheckName] = []  # client-report checks not applied to this rule's jobs
     uses: Annotated[int, Field(ge=1)] | None = None  # submits it takes before it stands aside; None: all
+    links: Links | None = None  # how its jobs' polling_url and unsigned_urls are written; None: [server]'s
 
     @field_validator("timeline")
     @classmethod
@@ -337,6 +343,7 @@ class RateLimit(_Table):
 
 
 class Server(_Table):
+    links: Links = "absolute"  # polling_url and unsigned_urls as full URLs, or as paths ("relative")
     api_keys: list[Annotated[str, Field(min_length=1)]] | None = None  # None: any non-empty key
     # USD: one balance per test id, or balances by API key ("*": every other key); None: unlimited
     credits: Annotated[float, Field(ge=0)] | dict[str, Annotated[float, Field(ge=0)]] | None = None

@@ -44,6 +44,7 @@ class Job:
     test_id: str = ""
     base_url: str = ""  # the API root the client used, for URLs sent outside a request (webhooks)
     callback_url: str | None = None  # where the ending is delivered: the request's, else the default
+    relative_links: bool = False  # polling_url and unsigned_urls as paths, not full URLs
     polls: int = 0
     downloads: int = 0  # download attempts that reached the job (what `download.times` counts)
     downloaded: int = 0  # downloads whose whole body went out

@@ -203,6 +203,7 @@ class JobStore:
             test_id=test_id,
             base_url=base_url,
             callback_url=sub.callback_url or scenario.webhooks.url,
+            relative_links=(choice.rule.links or scenario.server.links) == "relative",
             step_started=now,
         )
         space.jobs[job.id] = job

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from .. import safe
 from ..scenario.catalogue import VideoModel
@@ -71,12 +71,18 @@ def _test(job: Job, joiner: str) -> str:
     return f"{joiner}testId={quote(job.test_id, safe='')}" if job.test_id else ""
 
 
+def _root(base: str, job: Job, whole: bool = False) -> str:
+    """Where the job's links start: the API root the client used, or its path alone when the
+    scenario asks for relative links (and the link is not to be `whole`)."""
+    return urlsplit(base).path if job.relative_links and not whole else base
+
+
 def polling_url(base: str, job: Job) -> str:
-    return f"{base}/videos/{job.id}{_test(job, '?')}"
+    return f"{_root(base, job)}/videos/{job.id}{_test(job, '?')}"
 
 
-def content_url(base: str, job: Job, index: int) -> str:
-    return f"{base}/videos/{job.id}/content?index={index}{_test(job, '&')}"
+def content_url(base: str, job: Job, index: int, whole: bool = False) -> str:
+    return f"{_root(base, job, whole)}/videos/{job.id}/content?index={index}{_test(job, '&')}"
 
 
 def submitted(job: Job, base: str) -> dict[str, Any]:
@@ -191,7 +197,8 @@ def webhook_event(job: Job, view: View, created_at: str) -> dict[str, Any]:
         "model": job.model.id,
     }
     if view.status == "completed":
-        data["unsigned_urls"] = [content_url(job.base_url, job, i) for i in range(view.step.outputs)]
+        # whole URLs: a receiver has no base to resolve a path against
+        data["unsigned_urls"] = [content_url(job.base_url, job, i, whole=True) for i in range(view.step.outputs)]
         data["usage"] = {"cost": job.cost(view), "is_byok": False}
     elif view.step.error_text is not None:
         data["error"] = view.step.error_text

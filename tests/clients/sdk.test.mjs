@@ -70,6 +70,15 @@ describe("failure-modes.toml with @openrouter/sdk", () => {
     });
   }
 
+  test("relative polling_url and unsigned_urls: the SDK completes and downloads", async () => {
+    const job = await submit(failures, { prompt: "relative links" });
+    assert.equal(job.pollingUrl, `/api/v1/videos/${job.id}`);
+    const { job: done } = await pollToEnd(failures, job.id);
+    assert.equal(done.status, "completed");
+    assert.deepEqual(done.unsignedUrls, [`/api/v1/videos/${job.id}/content?index=0`]);
+    assert.ok(isMp4(await download(failures, job.id)));
+  });
+
   test("400 for an out-of-set duration", async () => {
     await assert.rejects(submit(failures, { prompt: "x", duration: 20 }), (err) => {
       assert.ok(err instanceof errors.BadRequestResponseError);

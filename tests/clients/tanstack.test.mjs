@@ -67,6 +67,11 @@ describe("failure-modes.toml with TanStack AI", () => {
     });
   }
 
+  test("relative polling_url and unsigned_urls: the adapter completes and downloads", async () => {
+    const { jobId } = await generateVideo({ adapter: seedance, prompt: "relative links" });
+    assertVideo((await untilSettled(seedance, jobId)).status);
+  });
+
   test("stuck in pending: pending for a long while, then the video", async () => {
     const { jobId } = await generateVideo({ adapter: seedance, prompt: "stuck" });
     assertVideo((await untilSettled(seedance, jobId)).status);
