@@ -222,6 +222,12 @@ def test_failure_modes_job_endings(drive):
     assert d.polls_until_done(job.id)[-1] == "completed"
     d.drove("stuck in pending")
 
+    job = d.videos.generate(model=model, prompt="relative links")
+    assert job.polling_url == f"/api/v1/videos/{job.id}"
+    assert d.polls_until_done(job.id)[-1] == "completed"
+    assert d.videos.get_video_content(job_id=job.id).read()[4:8] == b"ftyp"
+    d.drove("relative polling_url")
+
 
 def test_failure_modes_http_errors(drive):
     d = drive("failure-modes.toml")
