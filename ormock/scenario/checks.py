@@ -81,8 +81,9 @@ class _Coverage:
     by their exact keys, a later rule looks only in the groups its own keys allow, and every rule's
     earlier prompts inside its own are found for all rules in one pass (`prompts.Found`)."""
 
-    def __init__(self, matches: list[Match]) -> None:
+    def __init__(self, matches: list[Match], retiring: set[int] | None = None) -> None:
         self.matches = matches
+        self.retiring = retiring or set()  # rules with `uses`: they stand aside, so they cover nothing
         self.exact = [frozenset(_exact(match).items()) for match in matches]
         needles = [m.prompt.casefold() if m.prompt is not None else None for m in matches]
         with_needles = [i for i, needle in enumerate(needles) if needle is not None]
@@ -94,7 +95,7 @@ class _Coverage:
 
     def first_cover(self, i: int) -> int | None:
         """The first rule before rule `i` that takes every submit it would, if any; rule `i` then
-        joins the earlier ones."""
+        joins the earlier ones (unless it retires after its `uses`)."""
         later = self.matches[i]
         own = sorted(self.exact[i])
         found = [
@@ -105,7 +106,8 @@ class _Coverage:
             for j in [self._first_in(group, i, later)]
             if j is not None
         ]
-        self._join(i)
+        if i not in self.retiring:
+            self._join(i)
         return min(found, default=None)
 
     def _first_in(self, group: _Group, i: int, later: Match) -> int | None:
@@ -197,7 +199,7 @@ def check_rules(
     the service never sends, content files."""
     problems: list[Problem] = []
     seen: dict[str, int] = {}
-    coverage = _Coverage([rule.match for rule in rules])
+    coverage = _Coverage([rule.match for rule in rules], {i for i, rule in enumerate(rules) if rule.uses is not None})
     for i, rule in enumerate(rules):
         loc: tuple[Any, ...] = ("rule", i)
         if "name" not in rule.model_fields_set:

@@ -17,11 +17,11 @@ becomes the scenario's catalogue. No key, `Authorization` header or signed URL r
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,44 +29,21 @@ from urllib.parse import urlsplit
 
 from .. import safe
 from .._asgi import ASGIApp, lifespan
-from ..scenario import prompts
-from ..scenario.catalogue import MODEL_KEYS
-from ..scenario.loader import TERMINAL
+from ..scenario.catalogue import VideoModel
 from ..service import wire
 from ..service.clock import Clock
 from ..service.journal import Entry
 from . import routes
 from .calls import Call
 from .limits import send_json as _json
+from .recorded import Recorded, Refused, Seen, catalogue, kept_submit_error, scenario_rules
 
 MAX_CONTENT = 32 * 1024 * 1024
 MAX_ANSWER = 8 * 1024 * 1024  # bytes of an upstream answer that is not a video (JSON: a job, the models)
+MAX_SUBMITS = 10_000  # submits recorded (jobs and refusals); later ones pass through unrecorded
+MAX_ANSWERS = 10_000  # polls and download attempts recorded per job
 PASSED_HEADERS = ("authorization", "content-type", "accept", "user-agent", "x-test-id")
 RETURNED_HEADERS = ("content-type", "retry-after", "retry-after-ms", "content-length")
-
-
-@dataclass
-class Seen:
-    at: float  # recorder's clock
-    status: int
-    job_status: str | None = None
-    message: str | None = None
-    retry_after: int | None = None
-    cost: float | None = None
-    error: str | None = None
-
-
-@dataclass
-class Recorded:
-    job_id: str
-    body: dict[str, Any]
-    submitted: float
-    refused_first: list[Seen] = field(default_factory=list)  # submit errors of the same body before it
-    polls: list[Seen] = field(default_factory=list)
-    content: bytearray = field(default_factory=bytearray)
-    content_total: int | None = None  # what the upstream said it would send
-    content_complete: bool = False
-    content_problem: str | None = None
 
 
 class Recorder:
@@ -81,7 +58,8 @@ class Recorder:
         self.clock = clock
         self.max_content = max_content
         self.jobs: dict[str, Recorded] = {}
-        self.refused: list[tuple[str, Seen]] = []  # (body signature, answer) of submits that got no job
+        self.submits: list[Recorded | Refused] = []  # every submit recorded, jobs and refusals, in order
+        self.unrecorded = 0  # submits past MAX_SUBMITS, passed through but not recorded
         self.listing: list[dict[str, Any]] | None = None
         self.seen: deque[Entry] = deque(maxlen=64)  # the latest requests, for the dashboard
         self.started = datetime.now(UTC)
@@ -177,6 +155,8 @@ class Recorder:
         out = [(k.encode(), v.encode()) for k, v in response.headers.items() if k in RETURNED_HEADERS]
         await send({"type": "http.response.start", "status": 200, "headers": out})
         if recorded is not None:
+            if len(recorded.downloads) < MAX_ANSWERS:
+                recorded.downloads.append(Seen(self.clock.time(), 200))
             recorded.content = bytearray()
             length = response.headers.get("content-length")
             recorded.content_total = safe.whole_number(length) if length else None
@@ -244,102 +224,158 @@ class Recorder:
         envelope = parsed.get("error") if isinstance(parsed, dict) else None
         message = envelope.get("message") if isinstance(envelope, dict) else None
         if action == "submit":
-            try:
-                sent = json.loads(body)
-            except ValueError:
-                return
-            if status == 202 and isinstance(parsed, dict) and "id" in parsed and isinstance(sent, dict):
-                signature = json.dumps(sent, sort_keys=True)
-                before = [seen for sig, seen in self.refused if sig == signature]
-                self.refused = [(sig, seen) for sig, seen in self.refused if sig != signature]
-                self.jobs[parsed["id"]] = Recorded(parsed["id"], sent, at, before)
-            elif (isinstance(sent, dict) and status in (401, 402, 429)) or status >= 500:
-                self.refused.append(
-                    (json.dumps(sent, sort_keys=True), Seen(at, status, message=message, retry_after=retry_after))
-                )
-        elif action == "poll":
-            recorded = self.jobs.get(routes.job_id_in(call.path) or "")
-            if recorded is None:
-                return
+            self._note_submit(call, body, status, parsed, Seen(at, status, message=message, retry_after=retry_after))
+            return
+        recorded = self.jobs.get(routes.job_id_in(call.path) or "")
+        if recorded is None:
+            return
+        if action == "poll" and len(recorded.polls) < MAX_ANSWERS:
             if status == 200 and isinstance(parsed, dict):
-                usage = parsed.get("usage") or {}
+                usage = parsed.get("usage")
+                cost = _number(usage.get("cost")) if isinstance(usage, dict) else None
                 recorded.polls.append(
-                    Seen(at, 200, parsed.get("status"), cost=usage.get("cost"), error=parsed.get("error"))
+                    Seen(at, 200, _text(parsed.get("status")), cost=cost, error=_text(parsed.get("error")))
                 )
             else:
                 recorded.polls.append(Seen(at, status, message=message, retry_after=retry_after))
-        elif action == "models" and status == 200 and isinstance(parsed, dict):
-            self.listing = [m for m in parsed.get("data", []) if isinstance(m, dict)]
+        elif action == "download" and len(recorded.downloads) < MAX_ANSWERS:
+            recorded.downloads.append(Seen(at, status, message=message, retry_after=retry_after))
+
+    def _note_submit(self, call: Call, body: bytes, status: int, parsed: Any, seen: Seen) -> None:
+        try:
+            sent = json.loads(body)
+        except (ValueError, RecursionError):
+            return
+        if not isinstance(sent, dict):
+            return
+        if status == 202 and isinstance(parsed, dict) and isinstance(parsed.get("id"), str):
+            self.add(Recorded(parsed["id"], sent, seen.at, call.test_id))
+        elif kept_submit_error(status):
+            self.add(Refused(sent, seen, call.test_id))
+
+    def add(self, submit: Recorded | Refused) -> None:
+        """Records a submit: a job (then followed by its polls and downloads) or a refusal."""
+        if len(self.submits) >= MAX_SUBMITS:
+            self.unrecorded += 1
+            return
+        if isinstance(submit, Recorded):
+            self.jobs[submit.job_id] = submit
+        self.submits.append(submit)
 
     # --- what a person watching sees ---------------------------------------------------------------
     # --- the scenario -----------------------------------------------------------------------------
     def save(self) -> list[Path]:
-        """Writes what was recorded (never over an existing file); returns the files written. It
-        never loses a recording: the scenario is written whole or not at all, and is kept only once
-        it loads back; if it would not, the raw recording is kept as JSON beside it."""
-        if not self.jobs and self.listing is None:
+        """Writes what was recorded (never over an existing file): a scenario for the requests
+        without a test id and one for each test id, named after it; returns the files written. It
+        never loses a recording: a scenario is written whole or not at all, and is kept only once
+        it loads back; if it would not, its raw recording is kept as JSON beside it."""
+        if not self.submits and self.listing is None:
             return []
         self.out.mkdir(parents=True, exist_ok=True)
         stem = self._free_stem()
+        by_test: dict[str, list[Recorded | Refused]] = {}
+        for item in self.submits:
+            by_test.setdefault(item.test_id, []).append(item)
+        models = self._models()
         written: list[Path] = []
-        rules = []
-        for n, recorded in enumerate(self.jobs.values(), start=1):
-            content_file = None
-            if recorded.content:
-                content_file = f"{stem}-{n}.mp4"
-                _write_whole(self.out / content_file, bytes(recorded.content))
-                written.append(self.out / content_file)
-            rules.append(_rule(n, recorded, content_file, self.redact_prompts))
+        for test_id, submits in (by_test or {"": []}).items():
+            written += self._write(stem if not test_id else f"{stem}-{_slug(test_id)}", test_id, submits, models)
+        return written
+
+    def _write(
+        self, stem: str, test_id: str, submits: list[Recorded | Refused], models: dict[str, VideoModel]
+    ) -> list[Path]:
+        written: list[Path] = []
+        content_files = {}
+        for n, item in enumerate(submits, start=1):
+            if isinstance(item, Recorded) and item.content:
+                content_files[item.job_id] = f"{stem}-{n}.mp4"
+                _write_whole(self.out / content_files[item.job_id], bytes(item.content))
+                written.append(self.out / content_files[item.job_id])
         path = self.out / f"{stem}.toml"
-        text = self._header(path) + "\n\n" + "\n".join(rules)
+        rules = scenario_rules(submits, models, content_files, self.redact_prompts)
+        text = self._header(path, test_id, submits) + "\n\n" + "\n".join(rules)
         if self.listing:
-            text += "\n" + _catalogue(self.listing)
+            text += "\n" + catalogue(self.listing)
         problem = _loads_back(text, path)
         if problem is None:
             _write_whole(path, text.encode("utf-8"))
             written.insert(0, path)
         else:
             raw = self.out / f"{stem}-raw.json"
-            _write_whole(raw, self._raw(problem).encode("utf-8"))
+            _write_whole(raw, self._raw(problem, submits).encode("utf-8"))
             written.insert(0, raw)
         return written
+
+    def _models(self) -> dict[str, VideoModel]:
+        """The catalogue the recording will carry: the listing the client fetched, else the built-in."""
+        from ..scenario.catalogue import builtin
+        from ..scenario.loader import parse
+        from ..scenario.problems import ScenarioError
+
+        if not self.listing:
+            return dict(builtin())
+        try:
+            return parse(catalogue(self.listing)).models
+        except ScenarioError:
+            return dict(builtin())
 
     def _free_stem(self) -> str:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         stem = f"recording-{stamp}"
         number = 1
-        while any(self.out.glob(f"{stem}.*")) or any(self.out.glob(f"{stem}-raw.*")):
+        while any(self.out.glob(f"{stem}.*")) or any(self.out.glob(f"{stem}-*")):
             number += 1
             stem = f"recording-{stamp}-{number}"
         return stem
 
-    def _header(self, path: Path) -> str:
-        return "\n".join(
-            [
-                f"# Recorded by `ormock record` on {self.started:%Y-%m-%d %H:%M} UTC from {_origin(self.upstream)}:",
-                f"# {len(self.jobs)} job(s){', and the model listing' if self.listing else ''}. Replay it with",
-                f"#   ormock serve {safe.shown(str(path))}",
-                "# Each rule matches one recorded job's model and exact prompt; its timeline holds each status for",
-                "# as long as the client saw it, answers the errors it met on the way, and ends as the job did.",
-                "# No API key, Authorization header or signed URL was written.",
-            ]
-        )
-
-    def _raw(self, problem: str) -> str:
-        """The recording as plain JSON, for when its scenario would not load (never expected)."""
-        jobs = [
-            {
-                "job_id": recorded.job_id,
-                "body": recorded.body,
-                "submitted": recorded.submitted,
-                "polls": [dataclasses.asdict(seen) for seen in recorded.polls],
-                "refused_first": [dataclasses.asdict(seen) for seen in recorded.refused_first],
-                "content_bytes": len(recorded.content),
-            }
-            for recorded in self.jobs.values()
+    def _header(self, path: Path, test_id: str, submits: list[Recorded | Refused]) -> str:
+        jobs = sum(isinstance(item, Recorded) for item in submits)
+        refused = len(submits) - jobs
+        lines = [
+            f"# Recorded by `ormock record` on {self.started:%Y-%m-%d %H:%M} UTC from {_origin(self.upstream)}:",
+            f"# {jobs} job(s), {refused} refused submit(s){', and the model listing' if self.listing else ''}"
+            + (f", of the requests with X-Test-Id {safe.shown(test_id, 80)!r}" if test_id else "")
+            + ". Replay it with",
+            f"#   ormock serve {safe.shown(str(path))}",
+            "# Each rule matches a recorded submit's model and exact prompt, in the order they came: a refusal",
+            "# as it was answered, a job with a timeline that holds each status as long as the client saw it,",
+            "# answers the errors it met on the way, and ends as the job did.",
+            "# No API key, Authorization header or signed URL was written.",
         ]
+        if self.unrecorded:
+            lines.append(f"# {self.unrecorded} later submit(s) were not recorded: at most {MAX_SUBMITS} are.")
+        return "\n".join(lines)
+
+    def _raw(self, problem: str, submits: list[Recorded | Refused]) -> str:
+        """The recording as plain JSON, for when its scenario would not load (never expected)."""
+        items = []
+        for item in submits:
+            if isinstance(item, Refused):
+                items.append({"refused": dataclasses.asdict(item.seen), "body": item.body})
+                continue
+            fields = dataclasses.asdict(item)
+            fields["content"] = len(item.content)
+            items.append(fields)
         why = f"ormock could not write this recording as a scenario that loads back: {problem}"
-        return json.dumps({"problem": why, "upstream": _origin(self.upstream), "jobs": jobs}, indent=2)
+        return json.dumps({"problem": why, "upstream": _origin(self.upstream), "submits": items}, indent=2)
+
+
+def _slug(test_id: str) -> str:
+    """A file name's part for `test_id`: its letters, digits, `.`, `_` and `-`, and when that loses
+    anything, a hash that keeps two test ids apart."""
+    kept = re.sub(r"[^A-Za-z0-9._-]+", "-", test_id).strip("-.")[:60]
+    if kept == test_id:
+        return kept
+    return f"{kept or 'test'}-{hashlib.sha256(test_id.encode('utf-8', 'replace')).hexdigest()[:8]}"
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 async def _read_at_most(response: Any, limit: int) -> bytes | None:
@@ -377,117 +413,6 @@ def _loads_back(text: str, path: Path) -> str | None:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname}{':' + str(parts.port) if parts.port else ''}{parts.path}"
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return _toml_string(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value if v is not None) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {_toml(v)}" for k, v in value.items() if v is not None) + " }"
-    raise TypeError(type(value))
-
-
-_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
-
-
-def _toml_escape(match: re.Match[str]) -> str:
-    char = match.group()
-    if char in _TOML_ESCAPES:
-        return _TOML_ESCAPES[char]
-    if 0xD800 <= ord(char) <= 0xDFFF:  # a lone surrogate: no TOML (or UTF-8) can hold it
-        return "\\uFFFD"
-    return f"\\u{ord(char):04X}"
-
-
-def _toml_string(text: str) -> str:
-    """`text` as a TOML basic string: quotes, backslashes and every control character (U+007F
-    included) escaped, a lone surrogate written as U+FFFD (what the matcher reads it as)."""
-    return '"' + re.sub(r'["\\\x00-\x1f\x7f\ud800-\udfff]', _toml_escape, text) + '"'
-
-
-def _key(name: str) -> str:
-    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _toml_string(name)
-
-
-def _seconds(value: float) -> str:
-    return f"{max(value, 0.001):.3f}s"
-
-
-def _rule(number: int, recorded: Recorded, content_file: str | None, redact: bool = False) -> str:
-    body = recorded.body
-    prompt = body.get("prompt") if isinstance(body.get("prompt"), str) else None
-    match: dict[str, Any] = {"model": body.get("model")}
-    if prompt is not None and redact:  # the prompt stays off the disk: the rule matches its hash
-        match["prompt_sha256"] = prompts.sha256(prompt)
-        prompt = None
-    elif prompt is not None:
-        match["prompt_regex"] = "^" + re.escape(prompt) + "$"
-    steps: list[dict[str, Any]] = []
-    current: str | None = "pending"  # a submit answers pending
-    since = recorded.submitted
-    ending: Seen | None = None
-    notes = []
-    for seen in recorded.polls:
-        if seen.status != 200:
-            if current is not None:
-                steps.append({"status": current, "for": _seconds(seen.at - since)})
-            steps.append({"respond": seen.status, "polls": 1, "message": seen.message, "retry_after": seen.retry_after})
-            current, since = None, seen.at  # the next status holds from this poll on, as on replay
-            continue
-        if seen.job_status in TERMINAL:
-            if current is not None:
-                steps.append({"status": current, "for": _seconds(seen.at - since)})
-            ending = seen
-            break
-        if current is None:
-            current = seen.job_status
-        elif seen.job_status != current:
-            steps.append({"status": current, "for": _seconds(seen.at - since)})
-            current, since = seen.job_status, seen.at
-    if ending is None:
-        steps.append({"status": current or "in_progress", "for": "24h"})
-        steps.append({"status": "expired", "error": "the recording ended before the job did"})
-        notes.append("the recording stopped before this job ended")
-    elif ending.job_status == "completed":
-        final: dict[str, Any] = {"status": "completed"}
-        if ending.cost is not None:
-            final["cost"] = ending.cost
-        if content_file is not None:
-            final["content"] = content_file
-        steps.append(final)
-    else:
-        steps.append({"status": ending.job_status, "error": ending.error})
-    if recorded.content_problem:
-        notes.append(f"its content is incomplete: {recorded.content_problem}")
-    elif recorded.content and not recorded.content_complete:
-        notes.append("its content is incomplete")
-    label = safe.shown(prompt or f"{body.get('model')}, job {number}", 40)
-    lines = ["[[rule]]", f"name = {_toml(f'recorded {number}: {label}')}"]
-    lines = [f"# {note}" for note in notes] + lines
-    lines.append(f"match = {_toml(match)}")
-    if recorded.refused_first:
-        first = recorded.refused_first[0]
-        refusal = {"respond": first.status, "message": first.message, "retry_after": first.retry_after}
-        lines.append("submit = " + _toml({**refusal, "times": len(recorded.refused_first)}))
-    lines.append("timeline = [")
-    lines += [f"  {_toml({k: v for k, v in step.items() if v is not None})}," for step in steps]
-    lines.append("]")
-    return "\n".join(lines) + "\n"
-
-
-def _catalogue(listing: list[dict[str, Any]]) -> str:
-    lines = ["# The model listing the client fetched while recording, as this scenario's catalogue."]
-    for model in listing:
-        kept = {k: v for k, v in model.items() if k in MODEL_KEYS and v is not None}
-        if "id" in kept:
-            lines += ["[[model]]", *(f"{_key(k)} = {_toml(v)}" for k, v in kept.items()), ""]
-    return "\n".join(lines)
 
 
 class RecorderControl:

@@ -73,7 +73,7 @@ def test_a_recording_replays_what_the_upstream_did(tmp_path):
     assert f"ormock: wrote {scenario}" in recorder["stdout"]
     loaded = load_scenario(scenario)
     assert loaded.warnings == ()
-    assert len(loaded.rules) == 6 and len(list(out.glob("*.mp4"))) == 3  # the three that completed
+    assert len(loaded.rules) == 7 and len(list(out.glob("*.mp4"))) == 3  # six jobs, one refusal; three completed
     text = scenario.read_text()
     assert text.startswith("# Recorded by `ormock record` on ") and "from http://127.0.0.1:" in text
     # no secret reaches the disk
@@ -204,7 +204,7 @@ def test_an_upstream_answering_garbage_is_a_json_502_and_a_second_recording_neve
     from ormock.web.record import Recorded, Recorder
 
     recorder_object = Recorder("http://upstream.test/api/v1", tmp_path / "again", ManualClock())
-    recorder_object.jobs["j"] = Recorded("j", {"model": SEEDANCE, "prompt": "x"}, 0.0)
+    recorder_object.add(Recorded("j", {"model": SEEDANCE, "prompt": "x"}, 0.0))
     first, second = recorder_object.save()[0], recorder_object.save()[0]
     assert first != second and first.exists() and second.exists()
 
@@ -246,7 +246,7 @@ def test_a_prompt_toml_cannot_hold_as_it_is_still_makes_a_recording_that_replays
     from ormock.web.record import Recorded, Recorder
 
     recorder = Recorder("http://upstream.test/api/v1", tmp_path / "out", ManualClock())
-    recorder.jobs["j"] = Recorded("j", {"model": SEEDANCE, "prompt": prompt}, 0.0)
+    recorder.add(Recorded("j", {"model": SEEDANCE, "prompt": prompt}, 0.0))
     (written,) = recorder.save()
     assert written.suffix == ".toml"
     loaded = load_scenario(written)
@@ -261,11 +261,11 @@ def test_a_recording_that_would_not_load_back_is_kept_as_json_never_lost(tmp_pat
 
     monkeypatch.setattr(record, "_loads_back", lambda text, path: "a problem no one foresaw")
     recorder = Recorder("http://upstream.test/api/v1", tmp_path / "out", ManualClock())
-    recorder.jobs["j"] = Recorded("j", {"model": SEEDANCE, "prompt": "paid for"}, 0.0)
+    recorder.add(Recorded("j", {"model": SEEDANCE, "prompt": "paid for"}, 0.0))
     (written,) = recorder.save()
     assert written.name.endswith("-raw.json")
     kept = json.loads(written.read_text())
-    assert kept["jobs"][0]["body"]["prompt"] == "paid for"
+    assert kept["submits"][0]["body"]["prompt"] == "paid for"
     assert "a problem no one foresaw" in kept["problem"]
     assert not list((tmp_path / "out").glob("*.toml"))
 
