@@ -50,9 +50,16 @@ class Recorder:
     """The recording proxy: an ASGI app, and what it has recorded."""
 
     def __init__(
-        self, upstream: str, out: Path, clock: Clock, max_content: int = MAX_CONTENT, redact_prompts: bool = False
+        self,
+        upstream: str,
+        out: Path,
+        clock: Clock,
+        max_content: int = MAX_CONTENT,
+        redact_prompts: bool = False,
+        transport: Any = None,
     ) -> None:
         self.redact_prompts = redact_prompts
+        self.transport = transport  # how to reach the upstream (an httpx transport); None: the network
         self.upstream = upstream.rstrip("/")
         self.out = out
         self.clock = clock
@@ -80,7 +87,7 @@ class Recorder:
         import httpx
 
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0), transport=self.transport)
         return self._client
 
     async def _close(self) -> None:
