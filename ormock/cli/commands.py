@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from .. import __version__
+from .. import __version__, safe
 from ..scenario import library
 from ..scenario.loader import Scenario, ScenarioError, load, parse
 from ..scenario.problems import Problem
@@ -180,6 +180,18 @@ ContentDirs = Annotated[
         help="A folder a scenario's content files may also come from, besides the scenario's own. Repeatable.",
     ),
 ]
+Upstream = Annotated[
+    str | None,
+    typer.Option(
+        help="With --record-missing: the service a submit no rule takes is passed to, e.g. https://openrouter.ai/api/v1."
+    ),
+]
+RecordMissing = Annotated[
+    Path | None,
+    typer.Option(
+        help="Pass what no rule takes to --upstream and record it here; what is recorded is replayed next time."
+    ),
+]
 UrlFile = Annotated[
     Path | None,
     typer.Option(help="Also write the base URL to this file once the server listens (for test harnesses)."),
@@ -206,6 +218,8 @@ def serve(
     catalogue_file: CatalogueFile = None,
     url_file: UrlFile = None,
     content_dir: ContentDirs = None,
+    upstream: Upstream = None,
+    record_missing: RecordMissing = None,
 ) -> None:
     """Serve the video API from SCENARIO. The first line printed is the base URL for clients."""
     from ..servers import ServeError, listen, serve_here, unavailable
@@ -216,11 +230,15 @@ def serve(
     if catalogue_file is not None:
         loaded = _with_catalogue(loaded, catalogue_file)
     problem = unavailable(server.value) or _serve_options_problem(loaded, watch, report, url_file)
+    problem = problem or _capture_problem(upstream, record_missing)
     if problem is not None:
         _fail(f"ormock: {problem}")
+    if record_missing is not None:
+        loaded, named = _with_recordings(loaded, named, record_missing)
+    scenario_clock = choose_clock(clock.value, speed, seeded=seed is not None)
     web = create_app(
         loaded,
-        choose_clock(clock.value, speed, seeded=seed is not None),
+        scenario_clock,
         seed,
         journal_max=journal_max,
         admin_token=admin_token,
@@ -249,9 +267,44 @@ def serve(
         assert watched is not None
         say = web.store.notices.append if dashboard else _say
         view.background["scenario watcher"] = lambda: watch_scenario(watched, web.store, say)
-    serve_here(web, sock, server=server.value, background=view.background, on_ready=ready, say=view.tell)
+    front: Any = web
+    if record_missing is not None and upstream is not None:
+        from ..web.capture import CaptureMisses
+        from ..web.record import Recorder
+
+        front = CaptureMisses(web, Recorder(upstream, record_missing, scenario_clock))
+    serve_here(front, sock, server=server.value, background=view.background, on_ready=ready, say=view.tell)
     view.finish(report)
+    if front is not web:
+        for path in front.recorder.save():
+            _say(f"ormock: wrote {path}")
     _say("ormock: stopped")
+
+
+def _capture_problem(upstream: str | None, record_missing: Path | None) -> str | None:
+    if (upstream is None) != (record_missing is None):
+        return (
+            "--upstream and --record-missing go together: what no rule takes goes to the one, is recorded in the other"
+        )
+    if upstream is not None and not upstream.startswith(("http://", "https://")):
+        return f"--upstream must be an http(s) URL, not {safe.shown(upstream, 80)!r}"
+    if record_missing is not None and (problem := _recording_folder_problem(record_missing)) is not None:
+        return f"--record-missing {record_missing}: {problem}"
+    return None
+
+
+def _with_recordings(loaded: Scenario, named: str, folder: Path) -> tuple[Scenario, str]:
+    """`loaded` with the recordings already in `folder` tried after its rules."""
+    from ..scenario.loader import with_recordings
+
+    recordings = []
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            recordings.append(load(path))
+        except ScenarioError as exc:
+            _fail(f"ormock: --record-missing {folder}: a recording there does not load:\n{exc}")
+    merged = with_recordings(loaded, recordings)
+    return merged, f"{named}, and {len(merged.rules) - len(loaded.rules)} recorded rules from {folder}"
 
 
 def _serve_options_problem(loaded: Scenario, watch: bool, report: Path | None, url_file: Path | None) -> str | None:

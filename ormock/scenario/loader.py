@@ -62,6 +62,7 @@ __all__ = [
     "parse",
     "parse_rules",
     "parse_seconds",
+    "with_recordings",
 ]
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -279,6 +280,30 @@ def parse_rules(
     if any(p.severity == "error" for p in problems):
         raise ScenarioError(source, problems)
     return RuleSet.of(file.rule, scenario.default.timeline or []), problems
+
+
+def with_recordings(scenario: Scenario, recordings: Sequence[Scenario]) -> Scenario:
+    """`scenario` with the rules of `recordings` (scenarios `ormock record` wrote) tried after its
+    own and before its default: each named after its file, its content files read from where its
+    file is."""
+    from dataclasses import replace
+
+    added = RuleSet()
+    folders = list(scenario.content_dirs)
+    for recording in recordings:
+        source = recording.path.stem if recording.path is not None else recording.name
+        rules = [_recorded(rule, source, recording.base) for rule in recording.rules]
+        added = added.then(RuleSet.of(rules, recording.default.timeline or []))
+        folders.append(recording.base)
+    return replace(scenario, ruleset=scenario.ruleset.then(added), content_dirs=tuple(dict.fromkeys(folders)))
+
+
+def _recorded(rule: Rule, source: str, folder: Path) -> Rule:
+    steps = [
+        step.model_copy(update={"content": str(folder / step.content)}) if step.content is not None else step
+        for step in rule.timeline or []
+    ]
+    return rule.model_copy(update={"name": f"{source}: {rule.name}", "timeline": steps or rule.timeline})
 
 
 def load(path: str | Path, content_dirs: tuple[Path, ...] = ()) -> Scenario:
