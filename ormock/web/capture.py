@@ -14,13 +14,12 @@ from typing import Any
 
 from .. import safe
 from ..scenario.submit import Rejected, check
-from ..service import wire
 from . import routes
 from .app import App
 from .auth import bearer_key, problem_with
 from .calls import Call
 from .errors import Failure, parse_json
-from .limits import MAX_BODY, send_json
+from .limits import BodyLimits
 from .record import Recorder
 
 
@@ -31,6 +30,7 @@ class CaptureMisses:
         self.app = app
         self.recorder = recorder
         self.passed = 0  # submits sent to the upstream
+        self._bodies = BodyLimits(self._submit)  # bodies capped as the app caps them, before anyone reads them
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(routes.JOBS_PREFIX.rstrip("/")):
@@ -45,10 +45,12 @@ class CaptureMisses:
         if action != "submit":
             await self.app(scope, receive, send)
             return
-        body = await _body(receive)
-        if body is None:
-            await send_json(send, 413, wire.error(413))
-            return
+        await self._bodies(scope, receive, send)
+
+    async def _submit(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """A submit whose body `BodyLimits` has read: to the scenario, or upstream."""
+        call = Call(scope)
+        body = (await receive()).get("body", b"")
         replay = _replaying(body, receive)
         if self._missed(call, body):
             self.passed += 1
@@ -72,20 +74,6 @@ class CaptureMisses:
         if missed:
             self.app.say(f"no rule took the submit of {safe.shown(sub.prompt, 60)!r}: passed to the upstream")
         return missed
-
-
-async def _body(receive: Any) -> bytes | None:
-    """The request's whole body, or None past `MAX_BODY`."""
-    body = bytearray()
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return bytes(body)
-        body += message.get("body", b"")
-        if len(body) > MAX_BODY:
-            return None
-        if not message.get("more_body", False):
-            return bytes(body)
 
 
 def _replaying(body: bytes, receive: Any) -> Any:
