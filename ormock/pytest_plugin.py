@@ -94,6 +94,20 @@ def _add_rules(sim: Simulator, rules: Any) -> None:
     pytest.fail(f"@pytest.mark.ormock(rules=...): {problem}", pytrace=False)
 
 
+_JUDGED = pytest.StashKey[tuple[Simulator, str | None]]()  # the server whose report judges a test, and how
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Judges the test's client once the test body has passed, so a broken check fails the test
+    itself (not its teardown)."""
+    result = yield
+    judged = item.stash.get(_JUDGED, None)
+    if judged is not None:
+        _judge(*judged)
+    return result
+
+
 def _judge(sim: Simulator, level: str | None) -> None:
     """Fails the test if its client broke a check of the client report (at `level` or worse)."""
     if not level:
@@ -116,8 +130,8 @@ def ormock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
     with Simulator(**settings) as sim:
         monkeypatch.setenv("OPENROUTER_BASE_URL", sim.base_url)
         _add_rules(sim, rules)
+        request.node.stash[_JUDGED] = (sim, level)
         yield sim
-        _judge(sim, level)
 
 
 @pytest.fixture(scope="session")
@@ -151,9 +165,9 @@ def ormock_session(
         _use_scenario(sim, settings["scenario"])
     _add_rules(sim, settings.get("rules"))
     monkeypatch.setenv("OPENROUTER_BASE_URL", sim.base_url)
+    request.node.stash[_JUDGED] = (sim, settings["client_checks"])
     try:
         yield sim
-        _judge(sim, settings["client_checks"])
     finally:
         sim.reset()  # the test's rules and scenario go with it
 

@@ -26,6 +26,7 @@ from typing import Any, get_args
 from .. import safe
 from ..scenario.loader import TERMINAL
 from ..scenario.schema import CheckName
+from ..service.clock import ManualClock
 from ..service.jobs import Job
 from ..service.journal import Entry
 from ..service.store import JobStore, Space
@@ -48,8 +49,9 @@ class Finding:
 
 
 def _finding(check: str, verdict: str, summary: str, job: str | None, evidence: Iterable[Entry]) -> Finding:
-    """A finding whose evidence is these journal entries: their seqs and their times."""
-    shown = list(evidence)
+    """A finding whose evidence is these journal entries (each once, in the order given): their
+    seqs and their times."""
+    shown = list({entry.seq: entry for entry in evidence}.values())
     # a job id can be what a client put in a path: every renderer gets it escaped, as the summary
     job_shown = safe.shown(job, 80) if job is not None else None
     return Finding(check, verdict, summary, job_shown, [e.seq for e in shown], [e.time for e in shown])
@@ -91,6 +93,10 @@ class _Judge:
         self.scenario = store.scenario_for(test_id)
         self.settings = self.scenario.report
         self.speed = store.clock.speed
+        # the clock a client waits on: real time, but under a manual clock time moves only when the
+        # test moves it, and what it is told (Retry-After) is in that clock's seconds
+        self.manual = isinstance(store.clock, ManualClock)
+        self.waited_on = "scenario time" if self.manual else "real time"
         self.jobs: dict[str, Job] = {}
         space = store.find_space(test_id)
         if space is not None:
@@ -100,6 +106,10 @@ class _Judge:
         for entry in entries:
             if entry.what == "submit" and entry.status == 202 and entry.job_id:
                 self.owner[entry.job_id] = (entry.key, entry.agent)
+
+    def between(self, first: Entry, then: Entry) -> float:
+        """Seconds a client waited between two requests, on the clock it waits on (`waited_on`)."""
+        return then.time - first.time if self.manual else then.wall - first.wall
 
     def silenced(self, check: str, job_id: str | None) -> bool:
         if check in self.settings.silence:
@@ -214,12 +224,12 @@ class _Judge:
             same = by_target[(told.what, told.job_id)]
             position = bisect.bisect_right(same, index)
             after = api[same[position]] if position < len(same) else None
-            if after is not None and after.wall - told.wall < told.retry_after - 0.001:
+            if after is not None and self.between(told, after) < told.retry_after - 0.001:
                 yield _finding(
                     "retry-after",
                     "fail",
-                    f"sent {after.what} again {after.wall - told.wall:.3f} s after a {told.status} that said "
-                    f"Retry-After {told.retry_after:g} s (real time)",
+                    f"sent {after.what} again {self.between(told, after):.3f} s after a {told.status} that said "
+                    f"Retry-After {told.retry_after:g} s ({self.waited_on})",
                     told.job_id,
                     (told, after),
                 )
@@ -258,7 +268,7 @@ class _Judge:
                 if not broken(api[position]):
                     break
             seen_chains.update(e.seq for e in chain)
-            gaps = [b.wall - a.wall for a, b in itertools.pairwise(chain)]
+            gaps = [self.between(a, b) for a, b in itertools.pairwise(chain)]
             # no wait at all (each retry within 0.1 s), or waits that never grow
             flat = all(gap < NO_WAIT for gap in gaps) or all(b <= a * 1.1 for a, b in itertools.pairwise(gaps))
             if len(gaps) >= 2 and flat:

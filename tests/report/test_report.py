@@ -77,7 +77,7 @@ def test_a_careless_client_breaks_each_check_once_and_the_careful_sdk_client_non
     assert each["polls after the end"][0]["job"] == jobs["late"]
     assert each["polls after the end"][0]["summary"] == "polled 3 more time(s) after it reported completed"
     assert re.fullmatch(
-        r"sent submit again 0\.\d{3} s after a 429 that said Retry-After 5 s \(real time\)",
+        r"sent submit again 0\.\d{3} s after a 429 that said Retry-After 5 s \(scenario time\)",
         each["retry-after"][0]["summary"],
     )
     assert each["retried client errors"][0]["summary"] == (
@@ -148,7 +148,7 @@ def test_serve_writes_the_report_when_it_stops(tmp_path, suffix):
     from server import running
 
     path = tmp_path / f"report{suffix}"
-    with running("ci-fast", "--no-dashboard", "--clock", "manual", "--report", str(path)) as served:
+    with running(None, "--no-dashboard", "--clock", "manual", "--report", str(path)) as served:
         job = httpx.post(f"{served.base_url}/videos", json={"model": SEEDANCE, "prompt": "x"}, headers=CARELESS)
         for _ in range(3):
             httpx.get(f"{served.base_url}/videos/{job.json()['id']}", headers=CARELESS)
