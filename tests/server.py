@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -72,6 +73,8 @@ def running(scenario: str | Path | None, *args: str, startup_timeout: float = 20
             line = first.get(timeout=startup_timeout).strip()
         except queue.Empty:
             raise AssertionError(f"ormock serve printed nothing within {startup_timeout} s") from None
+        if line.startswith("{"):  # --log-format json: the first line is a JSON event holding the URL
+            line = json.loads(line)["url"]
         assert line.startswith("http://127.0.0.1:") and line.endswith("/api/v1"), (line, served.stderr)
         served.base_url = line
         yield served

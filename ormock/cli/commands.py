@@ -14,20 +14,84 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from .. import __version__, safe
 from ..scenario import library
-from ..scenario.loader import Scenario, ScenarioError, load, parse
-from ..scenario.problems import Problem
 
 if TYPE_CHECKING:
+    from ..scenario.loader import Scenario
+    from ..scenario.problems import Problem
     from ..web.app import App
     from .log import Lines
 
-# What only `serve` or `demo` needs (the web server, Rich's live display) is imported inside them,
-# so `ormock validate` and `ormock --version` start quickly.
+# What a command needs (the scenario language, the web server, Rich's live display) is imported
+# inside it, so `ormock --help` and `ormock --version` load none of it.
+
+
+class Command(TyperCommand):
+    """A command whose help shows no types (Typer would show `<str>`, `<bool>`, even for --help): an
+    option's value is named by its metavar (its name in capitals where none is given), a flag and
+    an argument by nothing beside their names."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        for param in params:
+            _untyped(param)
+        return params
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            _untyped(option)
+        return option
+
+
+class Group(TyperGroup):
+    """A command group whose options are shown as `Command` shows them."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        for param in params:
+            _untyped(param)
+        return params
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            _untyped(option)
+        return option
+
+
+def _untyped(param: Any) -> None:
+    if param.param_type_name == "argument":
+        param.display_type_rich = lambda ctx: None
+        # in the usage line an argument is NAME, or [NAME] when it may be left out (not {NAME})
+        shown = param.display_name_raw if param.required else f"[{param.display_name_raw}]"
+        param._usage_display_name = lambda: shown + ("..." if param.nargs != 1 else "")
+    elif param.metavar is None:
+        param.metavar = "" if getattr(param, "is_flag", False) else (param.name or "value").upper()
+
+
+def _at_least(minimum: float) -> Callable[[float], float]:
+    """A check that a number is at least `minimum` (Typer's own `min=` prints its range in help)."""
+
+    def check(value: float) -> float:
+        if value is not None and value < minimum:
+            raise typer.BadParameter(f"must be at least {minimum:g}, not {value:g}")
+        return value
+
+    return check
+
+
+def _port(value: int) -> int:
+    if not 0 <= value <= 65535:
+        raise typer.BadParameter(f"must be from 0 to 65535, not {value}")
+    return value
+
 
 app = typer.Typer(
+    cls=Group,
     help="A local stand-in for OpenRouter's video generation API, driven by TOML scenarios.",
     no_args_is_help=True,
     add_completion=False,
@@ -63,6 +127,8 @@ def _scenario_file(arg: str) -> Path:
 
 def _load(arg: str | None, failure: str, content_dirs: list[Path] | None = None) -> tuple[Scenario, str]:
     """The scenario to run and how to name it; None is the built-in default timelines."""
+    from ..scenario.loader import ScenarioError, load, parse
+
     if arg is None:
         return parse(""), "the built-in default timelines (no scenario given)"
     file = _scenario_file(arg)
@@ -127,78 +193,92 @@ class ClockKind(StrEnum):
     manual = "manual"
 
 
-# serve's options, declared once each (record shares the address ones)
-ScenarioArg = Annotated[
-    str | None,
-    typer.Argument(
-        help="A scenario file, or a built-in's name (`ormock scenarios`). None: the default timelines.",
-        show_default=False,
-    ),
+# serve's options, declared once each (record shares the address ones), grouped as `serve --help`
+# shows them: what most runs set first, each on one line of an 80-column terminal. Values are named
+# by metavars, flags by none, and ranges and defaults are said in the help text (Typer would add a
+# line of its own for each).
+SCENARIO_PANEL, CONTROL, RECORDING = "Scenario", "Control API and webhooks", "Passing to an upstream"
+ScenarioArg = Annotated[str | None, typer.Argument(metavar="SCENARIO", hidden=True, show_default=False)]
+Host = Annotated[str, typer.Option(metavar="ADDR", help="Address to listen on (127.0.0.1).", show_default=False)]
+Port = Annotated[
+    int, typer.Option(metavar="PORT", help="Port (8000); 0 picks a free one.", callback=_port, show_default=False)
 ]
-Host = Annotated[str, typer.Option(help="Address to listen on.")]
-Port = Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)]
-Speed = Annotated[float, typer.Option(help="Run time-based steps this many times faster.", min=0.0001)]
-ClockOption = Annotated[
-    ClockKind,
-    typer.Option(help="scaled: the wall clock times --speed; manual: time moves only on POST /__ormock/clock/advance."),
-]
-Seed = Annotated[int | None, typer.Option(help="Seed: the same requests give the same job ids.")]
-JournalMax = Annotated[int, typer.Option(help="Requests kept in the journal, per test id.", min=1)]
-AdminToken = Annotated[str | None, typer.Option(help="Require this Bearer token on /__ormock/.")]
-ControlAllow = Annotated[
-    list[str] | None,
+Speed = Annotated[
+    float,
     typer.Option(
-        help="An origin (http://localhost:3000) or host name (ormock) the control API also answers to, "
-        "besides localhost and addresses; * for any. Repeatable."
+        metavar="N", help="Time-based steps N times faster (1).", callback=_at_least(0.0001), show_default=False
     ),
 ]
-WebhookSecret = Annotated[
-    str | None, typer.Option(help="Sign webhook deliveries with this secret (overrides the scenario's).")
+ClockOption = Annotated[
+    ClockKind, typer.Option(metavar="KIND", help="scaled (the wall clock x --speed) or manual.", show_default=False)
 ]
-Watch = Annotated[bool, typer.Option("--watch", help="Reload the scenario when its file changes.")]
-NoDashboard = Annotated[bool, typer.Option("--no-dashboard", help="Print log lines instead of the live dashboard.")]
-LogFormatOption = Annotated[LogFormat, typer.Option(help="Log lines as text or JSON (when the dashboard is off).")]
+Seed = Annotated[int | None, typer.Option(metavar="N", help="Same requests, same job ids, run after run.")]
+NoDashboard = Annotated[bool, typer.Option("--no-dashboard", metavar="", help="Plain log lines, not the dashboard.")]
+LogFormatOption = Annotated[
+    LogFormat, typer.Option(metavar="FORMAT", help="Log lines as text or json.", show_default=False)
+]
 ServerOption = Annotated[
     ServerKind,
     typer.Option(
-        help="hypercorn (the default), or granian: several times faster (pip install 'ormock\\[fast]').",
+        metavar="NAME",
+        help="hypercorn, or granian: faster (ormock\\[fast]).",
         envvar="ORMOCK_SERVER",
+        show_envvar=False,
+        show_default=False,
     ),
 ]
-ReportFile = Annotated[
-    Path | None,
-    typer.Option(help="When the server stops, write the client report here: .json, .xml (JUnit) or .md."),
+ReportFile = Annotated[Path | None, typer.Option(metavar="FILE", help="At the stop, the client report: .json/.xml/.md")]
+Watch = Annotated[
+    bool,
+    typer.Option(
+        "--watch", metavar="", help="Reload the scenario when its file changes.", rich_help_panel=SCENARIO_PANEL
+    ),
 ]
 CatalogueFile = Annotated[
     Path | None,
-    typer.Option("--catalogue", help="Serve this models listing (`ormock models pull`) instead of the built-in one."),
+    typer.Option(
+        "--catalogue", metavar="FILE", help="A models listing to serve (models pull).", rich_help_panel=SCENARIO_PANEL
+    ),
 ]
 ContentDirs = Annotated[
     list[Path] | None,
     typer.Option(
-        "--content-dir",
-        help="A folder a scenario's content files may also come from, besides the scenario's own. Repeatable.",
+        "--content-dir", metavar="DIR", help="Another folder for content files.", rich_help_panel=SCENARIO_PANEL
     ),
 ]
-Upstream = Annotated[
-    str | None,
+JournalMax = Annotated[
+    int,
     typer.Option(
-        help="With --record-missing: the service a submit no rule takes is passed to, e.g. https://openrouter.ai/api/v1."
+        metavar="N",
+        help="Requests journalled per test id (1000).",
+        callback=_at_least(1),
+        show_default=False,
+        rich_help_panel=CONTROL,
     ),
+]
+AdminToken = Annotated[
+    str | None, typer.Option(metavar="TOKEN", help="Require this Bearer token on /__ormock/.", rich_help_panel=CONTROL)
+]
+ControlAllow = Annotated[
+    list[str] | None,
+    typer.Option(metavar="ORIGIN", help="Another origin or host it answers; * any.", rich_help_panel=CONTROL),
+]
+WebhookSecret = Annotated[
+    str | None, typer.Option(metavar="SECRET", help="Sign webhook deliveries with this.", rich_help_panel=CONTROL)
+]
+UrlFile = Annotated[
+    Path | None, typer.Option(metavar="FILE", help="Also write the base URL here.", rich_help_panel=CONTROL)
+]
+Upstream = Annotated[
+    str | None, typer.Option(metavar="URL", help="With --record-missing: where misses go.", rich_help_panel=RECORDING)
 ]
 RecordMissing = Annotated[
     Path | None,
-    typer.Option(
-        help="Pass what no rule takes to --upstream and record it here; what is recorded is replayed next time."
-    ),
-]
-UrlFile = Annotated[
-    Path | None,
-    typer.Option(help="Also write the base URL to this file once the server listens (for test harnesses)."),
+    typer.Option(metavar="DIR", help="Send misses upstream and record them here.", rich_help_panel=RECORDING),
 ]
 
 
-@app.command()
+@app.command(cls=Command)
 def serve(
     scenario: ScenarioArg = None,
     host: Host = "127.0.0.1",
@@ -221,7 +301,8 @@ def serve(
     upstream: Upstream = None,
     record_missing: RecordMissing = None,
 ) -> None:
-    """Serve the video API from SCENARIO. The first line printed is the base URL for clients."""
+    """Serve the video API from SCENARIO: a scenario file or a built-in's name (`ormock scenarios`);
+    none, the default timelines. The first line printed is the base URL for clients."""
     from ..servers import ServeError, listen, serve_here, unavailable
     from ..service.clock import choose_clock
     from ..web.app import create_app
@@ -255,30 +336,33 @@ def serve(
     def ready() -> None:
         if url_file is not None:
             _write_url(url_file, url)
-        _say(url)
-        _say(f"ormock: serving {named} at {pace}{under}; Ctrl-C stops")
+        view.listening(url, f"serving {named} at {pace}{under}; Ctrl-C stops")
 
-    dashboard = not no_dashboard and sys.stdout.isatty()
-    view = _View(web, url, dashboard, log_format)
+    view = _View(web, url, not no_dashboard and sys.stdout.isatty(), log_format)
     if watch:
         from .watch import watch_scenario
 
         watched = loaded.path
         assert watched is not None
-        say = web.store.notices.append if dashboard else _say
+        say = web.store.notices.append if view.dashboard else view.say
         view.background["scenario watcher"] = lambda: watch_scenario(watched, web.store, say)
-    front: Any = web
-    if record_missing is not None and upstream is not None:
-        from ..web.capture import CaptureMisses
-        from ..web.record import Recorder
-
-        front = CaptureMisses(web, Recorder(upstream, record_missing, scenario_clock))
+    front = _capture(web, upstream, record_missing, scenario_clock)
     serve_here(front, sock, server=server.value, background=view.background, on_ready=ready, say=view.tell)
     view.finish(report)
     if front is not web:
         for path in front.recorder.save():
-            _say(f"ormock: wrote {path}")
-    _say("ormock: stopped")
+            view.say(f"ormock: wrote {path}")
+    view.say("ormock: stopped")
+
+
+def _capture(web: App, upstream: str | None, record_missing: Path | None, clock: Any) -> Any:
+    """The app to serve: `web`, or with --record-missing, `web` in front of a recorder of the upstream."""
+    if record_missing is None or upstream is None:
+        return web
+    from ..web.capture import CaptureMisses
+    from ..web.record import Recorder
+
+    return CaptureMisses(web, Recorder(upstream, record_missing, clock))
 
 
 def _capture_problem(upstream: str | None, record_missing: Path | None) -> str | None:
@@ -295,7 +379,7 @@ def _capture_problem(upstream: str | None, record_missing: Path | None) -> str |
 
 def _with_recordings(loaded: Scenario, named: str, folder: Path) -> tuple[Scenario, str]:
     """`loaded` with the recordings already in `folder` tried after its rules."""
-    from ..scenario.loader import with_recordings
+    from ..scenario.loader import ScenarioError, load, with_recordings
 
     recordings = []
     for path in sorted(folder.glob("*.toml")):
@@ -324,6 +408,7 @@ class _View:
     def __init__(self, web: App, url: str, dashboard: bool, log_format: LogFormat) -> None:
         self.store = web.store
         self.dashboard = dashboard
+        self.json = log_format is LogFormat.json and not dashboard  # then every line on stdout is JSON
         self.background: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {}
         self.lines: Lines | None = None
         web.say = self.tell
@@ -340,9 +425,24 @@ class _View:
             from .log import Lines, watch_statuses
 
             lines = self.lines = Lines(json_lines=log_format is LogFormat.json, write=_write)
-            web.dispatcher.say = _say
+            web.dispatcher.say = self.say
             web.listeners.append(lines.request)
             self.background["log"] = lambda: watch_statuses(self.store, lines)
+
+    def say(self, line: str) -> None:
+        """A line on stdout: as it is, or with --log-format json, a JSON notice."""
+        if self.json:
+            line = json.dumps({"event": "notice", "time": time.time(), "message": line.removeprefix("ormock: ")})
+        _say(line)
+
+    def listening(self, url: str, what: str) -> None:
+        """The first lines: the base URL on a line of its own, then what is served (with --log-format
+        json, one JSON line holding both)."""
+        if self.json:
+            _say(json.dumps({"event": "listening", "time": time.time(), "url": url, "message": what}))
+            return
+        _say(url)
+        _say(f"ormock: {what}")
 
     def tell(self, line: str) -> None:
         """A server notice: on stderr, and in the dashboard when there is one."""
@@ -359,7 +459,7 @@ class _View:
         found = client_report.build(self.store)
         if report is not None:
             report.write_text(client_report.render(found, report.suffix), "utf-8")
-            _say(f"ormock: wrote the client report to {report}")
+            self.say(f"ormock: wrote the client report to {report}")
         if self.dashboard:  # what the person watched is gone with the screen: leave the verdicts
             _say(client_report.summary(found))
 
@@ -370,6 +470,8 @@ class Format(StrEnum):
 
 
 def _scenario_files(args: list[str]) -> tuple[list[Path], list[tuple[str, Problem]]]:
+    from ..scenario.problems import Problem
+
     files: list[Path] = []
     empty: list[tuple[str, Problem]] = []
     for arg in args:
@@ -391,11 +493,15 @@ def _scenario_files(args: list[str]) -> tuple[list[Path], list[tuple[str, Proble
     return files, empty
 
 
-@app.command()
+@app.command(cls=Command)
 def validate(
     paths: Annotated[
         list[str] | None,
-        typer.Argument(help="Scenario files, directories to search for *.toml, or built-in names.", show_default=False),
+        typer.Argument(
+            metavar="PATH",
+            help="Scenario files, directories to search for *.toml, or built-in names.",
+            show_default=False,
+        ),
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
     format: Annotated[Format, typer.Option("--format", help="text, or json for CI.")] = Format.text,
@@ -406,6 +512,8 @@ def validate(
 
     Exit 0 when clean, 1 on any error (or any warning with --strict), 2 on a usage error.
     """
+    from ..scenario.loader import ScenarioError, load
+
     default = ["scenarios"] if Path("scenarios").is_dir() else library.names()
     files, findings = _scenario_files(paths or default)
     for file in files:
@@ -432,10 +540,17 @@ def validate(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=Command)
 def demo(
-    scenario: Annotated[str, typer.Argument(help="A scenario file or a built-in's name.")] = library.DEFAULT_DEMO,
-    speed: Annotated[float, typer.Option(help="Clock speed; the default runs minutes in seconds.", min=1)] = 1000.0,
+    scenario: Annotated[
+        str, typer.Argument(metavar="SCENARIO", help="A scenario file or a built-in's name.", show_default=False)
+    ] = library.DEFAULT_DEMO,
+    speed: Annotated[
+        float,
+        typer.Option(
+            metavar="N", help="Clock speed (1000: minutes in seconds).", callback=_at_least(1), show_default=False
+        ),
+    ] = 1000.0,
 ) -> None:
     """Run a careful reference client through every rule of SCENARIO and show what it saw."""
     from rich.console import Console
@@ -448,24 +563,29 @@ def demo(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=Command)
 def record(
-    upstream: Annotated[str, typer.Option(help="The service to record.")] = "https://openrouter.ai/api/v1",
-    out: Annotated[Path, typer.Option(help="The folder the recording is written to.")] = Path("recordings"),
+    upstream: Annotated[
+        str, typer.Option(metavar="URL", help="The service to record (OpenRouter's).", show_default=False)
+    ] = "https://openrouter.ai/api/v1",
+    out: Annotated[
+        Path, typer.Option(metavar="DIR", help="Where the recording goes (recordings/).", show_default=False)
+    ] = Path("recordings"),
     host: Host = "127.0.0.1",
     port: Port = 8000,
     max_content_bytes: Annotated[
-        int, typer.Option(help="Content bytes kept per job; past this the first bytes are kept.", min=0)
+        int,
+        typer.Option(
+            metavar="N", help="Content bytes kept per job (32 MB).", callback=_at_least(0), show_default=False
+        ),
     ] = 32 * 1024 * 1024,
     clock: Annotated[
-        ClockKind, typer.Option(help="manual: time moves only on POST /__ormock/clock/advance (for tests).")
+        ClockKind, typer.Option(metavar="KIND", help="scaled, or manual (for tests).", show_default=False)
     ] = ClockKind.scaled,
     redact_prompts: Annotated[
-        bool, typer.Option("--redact-prompts", help="Write no prompt: rules match a prompt's SHA-256 instead.")
+        bool, typer.Option("--redact-prompts", metavar="", help="Write no prompt: match its SHA-256.")
     ] = False,
-    no_dashboard: Annotated[
-        bool, typer.Option("--no-dashboard", help="No live view of the jobs being recorded.")
-    ] = False,
+    no_dashboard: Annotated[bool, typer.Option("--no-dashboard", metavar="", help="No live view of the jobs.")] = False,
 ) -> None:
     """Pass clients through to the real service and write what happened as a scenario
     (docs/recording.md). The first line printed is the base URL for clients; Ctrl-C, SIGTERM or
@@ -520,11 +640,13 @@ def _recording_folder_problem(out: Path) -> str | None:
     return None
 
 
-models_app = typer.Typer(help="The model catalogue: pull the live listing, or see what changed.", add_completion=False)
+models_app = typer.Typer(
+    cls=Group, help="The model catalogue: pull the live listing, or see what changed.", add_completion=False
+)
 app.add_typer(models_app, name="models")
 
 
-@models_app.command("pull")
+@models_app.command("pull", cls=Command)
 def models_pull(
     upstream: Annotated[str, typer.Option(help="The service to ask.")] = "https://openrouter.ai/api/v1",
     out: Annotated[Path, typer.Option(help="The catalogue file to write.")] = Path("catalogue.json"),
@@ -551,9 +673,9 @@ def models_pull(
     typer.echo(f"wrote {len(models)} models from {upstream} to {out}")
 
 
-@models_app.command("diff")
+@models_app.command("diff", cls=Command)
 def models_diff(
-    file: Annotated[Path, typer.Argument(help="A catalogue file (`ormock models pull`).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A catalogue file (`ormock models pull`).")],
 ) -> None:
     """What changed in FILE against the built-in catalogue: models added or removed, and changed
     durations, resolutions, aspect ratios, sizes, flags and prices."""
@@ -570,7 +692,7 @@ def models_diff(
 
 
 scenarios_app = typer.Typer(
-    help="The built-in scenarios: list them, or print one to copy and edit.", add_completion=False
+    cls=Group, help="The built-in scenarios: list them, or print one to copy and edit.", add_completion=False
 )
 app.add_typer(scenarios_app, name="scenarios")
 
@@ -587,8 +709,8 @@ def scenarios_list(context: typer.Context) -> None:
     typer.echo(f"\n`ormock scenarios show NAME` prints one; `ormock serve NAME` serves it. Files: {library.FOLDER}")
 
 
-@scenarios_app.command("show")
-def scenarios_show(name: Annotated[str, typer.Argument(help="A built-in scenario's name.")]) -> None:
+@scenarios_app.command("show", cls=Command)
+def scenarios_show(name: Annotated[str, typer.Argument(metavar="NAME", help="A built-in scenario's name.")]) -> None:
     """Print a built-in scenario, e.g. `ormock scenarios show seedance > mine.toml`."""
     try:
         typer.echo(library.path(name).read_text("utf-8"), nl=False)
@@ -596,9 +718,12 @@ def scenarios_show(name: Annotated[str, typer.Argument(help="A built-in scenario
         _fail(f"ormock: {exc}")
 
 
-@app.command()
+@app.command(cls=Command)
 def init(
-    file: Annotated[Path, typer.Argument(help="Where to write the starter scenario.")] = Path("scenario.toml"),
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="Where to write the starter scenario (scenario.toml).", show_default=False),
+    ] = Path("scenario.toml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
 ) -> None:
     """Write a commented starter scenario that validates clean."""

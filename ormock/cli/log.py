@@ -102,6 +102,7 @@ class Lines:
                 "rule": entry.rule,
                 "fault": entry.fault,
                 "scripted": entry.scripted,
+                "error": entry.error,
             }
             if entry.note is not None:
                 event |= {"note": entry.note, "test_id": entry.test_id}
@@ -113,6 +114,8 @@ class Lines:
             line += f" -> {job}"
         if entry.rule:
             line += f" [{entry.rule}]"
+        if entry.error and entry.status >= 400:  # why it was refused, in a few words
+            line += f": {safe.shown(entry.error, 80)}"
         if entry.scripted:
             line += f" (scripted by rule {entry.scripted})"
         if entry.fault:

@@ -50,6 +50,14 @@ def test_json_log_lines():
         assert (request["job"], request["rule"]) == (job_id, "cancelled")
         ended = json.loads(wait_for(served.stdout, '"to": "cancelled"'))
         assert (ended["event"], ended["job"], ended["from"]) == ("status", job_id, "pending")
+        refused = httpx.post(f"{served.base_url}/videos", json={"model": SEEDANCE, "prompt": "x", "duration": 99})
+        assert refused.status_code == 401
+        why = json.loads(wait_for(served.stdout, '"status": 401'))
+        assert why["error"] == "Missing Authentication header"
+    # every line on stdout is JSON, from the first (the URL) to the last (the stop): `| jq` works
+    events = [json.loads(line) for line in served.stdout]
+    assert events[0]["event"] == "listening" and events[0]["url"] == served.base_url
+    assert events[-1] == {**events[-1], "event": "notice", "message": "stopped"}
 
 
 def test_sigint_stops_cleanly_too():
@@ -137,7 +145,7 @@ def test_serve_help_names_the_extra_that_brings_granian():
         timeout=60,
         env={**os.environ, "COLUMNS": "250"},
     )
-    assert "pip install 'ormock[fast]'" in shown.stdout  # not eaten as Rich markup
+    assert "ormock[fast]" in shown.stdout  # not eaten as Rich markup
 
 
 PLUGINS = """
@@ -177,3 +185,30 @@ def test_a_process_that_imports_ormock_keeps_its_pydantic_plugins():
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert "<class 'function'>" in done.stdout, done.stdout + done.stderr  # pydantic's own loader
+
+
+@pytest.mark.parametrize("command", ["serve", "record", "validate", "demo", "models pull", "models diff", "scenarios"])
+def test_help_reads_like_a_kept_cli_with_no_type_internals(command):
+    shown = subprocess.run(
+        [sys.executable, "-m", "ormock", *command.split(), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "80", "TERM": "dumb"},
+    ).stdout
+    for internal in ("<str>", "<bool>", "<int", "<float", "<path>", "<list", "range]", "{", "None:"):
+        assert internal not in shown, (internal, shown)
+
+
+def test_serve_help_shows_what_matters_on_a_24_row_screen():
+    shown = subprocess.run(
+        [sys.executable, "-m", "ormock", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "80", "TERM": "dumb"},
+    ).stdout
+    first_screen = "\n".join(shown.splitlines()[:24])
+    for option in ("--port", "--host", "--speed", "--clock", "--seed", "--no-dashboard", "--log-format", "--report"):
+        assert option in first_screen, option
+    assert all(len(line) <= 80 for line in shown.splitlines())

@@ -94,7 +94,8 @@ async def test_a_batched_request_line_is_formatted_at_the_flush_but_stamped_when
     await http.get("/api/v1/videos/gen-vid-1-none", headers=KEY)
     assert lines == []  # nothing is formatted or written on the request's path
     entry = http.store.journal(None)[-1]  # type: ignore[attr-defined]
-    line = f"{_stamp(entry.wall)}  GET /api/v1/videos/gen-vid-1-none 404  {entry.latency_ms:.1f} ms"
+    why = "Video generation job gen-vid-1-none not found"  # a refused request's line says why
+    line = f"{_stamp(entry.wall)}  GET /api/v1/videos/gen-vid-1-none 404: {why}  {entry.latency_ms:.1f} ms"
     assert lines.flushed() == [line]
 
 
