@@ -149,3 +149,67 @@ def test_a_recording_replays_the_same_for_the_typescript_sdk(installed: Path, tm
     kinds = {step[2] for step in original if step[1] == "poll"}
     assert {"completed", "failed", "cancelled", "expired", 401} <= kinds
     assert ["busy day", "submit", 429, "7"] in original
+
+
+def _docs_block(page: str, first_line: str) -> str:
+    """The ```js block of docs/`page` whose first line is `first_line`, as it is written there."""
+    text = (HERE.parents[1] / "docs" / page).read_text()
+    return next(block for block in re.findall(r"```js\n(.*?)```", text, re.S) if block.startswith(first_line))
+
+
+@pytest.fixture(scope="session")
+def todays_vitest(tmp_path_factory) -> Path:
+    """A project made as a new user makes one today: `npm install vitest @openrouter/sdk` (whatever
+    versions npm picks now), then docs/node.md's files, word for word, the spec four times."""
+    folder = tmp_path_factory.mktemp("todays-vitest")
+    (folder / "package.json").write_text('{"name": "my-video-app", "private": true, "type": "module"}\n')
+    installed = subprocess.run(
+        [
+            "npm",
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--ignore-scripts",
+            "--loglevel=error",
+            "vitest",
+            "@openrouter/sdk",
+        ],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    (folder / "ormock.mjs").write_text(_docs_block("node.md", "// ormock for JavaScript test suites"))
+    (folder / "vitest.config.mjs").write_text(_docs_block("node.md", "// vitest.config.mjs"))
+    spec = _docs_block("node.md", "// video.spec.mjs")
+    for n in range(1, 5):
+        (folder / f"video-{n}.spec.mjs").write_text(spec)
+    return folder
+
+
+def _vitest(folder: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {**env, "NO_COLOR": "1", "FORCE_COLOR": "0"}
+    env.pop("OPENROUTER_BASE_URL", None)
+    vitest = str(folder / "node_modules" / ".bin" / "vitest")
+    return subprocess.run([vitest, "run"], cwd=folder, capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_docs_vitest_recipe_runs_word_for_word_on_todays_vitest(todays_vitest: Path):
+    version = json.loads((todays_vitest / "node_modules" / "vitest" / "package.json").read_text())["version"]
+    assert int(version.split(".")[0]) >= 4, version  # the Vitest that dropped poolOptions
+    ormock_bin = str(Path(sys.executable).parent / "ormock")  # as docs/node.md says: ORMOCK_BIN
+    done = _vitest(todays_vitest, {**os.environ, "ORMOCK_BIN": ormock_bin})
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    assert "Test Files  4 passed (4)" in output, output[-2000:]
+
+
+def test_without_ormock_the_run_stops_with_one_sentence_saying_what_to_install(todays_vitest: Path):
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if not (Path(p) / "ormock").exists())
+    env = {k: v for k, v in os.environ.items() if k not in ("ORMOCK_BIN", "ORMOCK_COMMAND")}
+    done = _vitest(todays_vitest, {**env, "PATH": path})
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "ormock is not installed where this suite runs: install it with `pipx install" in output, output[-3000:]
+    assert "ENOENT" not in output, output[-3000:]

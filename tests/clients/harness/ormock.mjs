@@ -7,19 +7,24 @@
 // The default export starts `ormock serve` and returns its teardown (both runners call it at the
 // end). Settings come from the environment: ORMOCK_SCENARIO (a built-in name or a file; default
 // ci-fast), ORMOCK_PORT (default 0: a free port), ORMOCK_URL_FILE (also write the base URL there,
-// for processes started before this setup ran, such as Playwright's webServer), ORMOCK_COMMAND
-// (default "ormock"; e.g. "pipx run ormock").
+// for processes started before this setup ran, such as Playwright's webServer), ORMOCK_BIN (the
+// ormock executable, e.g. ../.venv/bin/ormock; default: `ormock` on PATH), ORMOCK_COMMAND (a whole
+// command instead, e.g. "python3 -m ormock").
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 import { HTTPClient } from "@openrouter/sdk/lib/http.js";
 
+const MISSING =
+  "ormock is not installed where this suite runs: install it with `pipx install /path/to/ormock` (a clone or a " +
+  "built wheel; `pipx install ormock` once it is published), or set ORMOCK_BIN to its executable.";
+
 export async function startOrmock({
   scenario = process.env.ORMOCK_SCENARIO ?? "ci-fast",
   port = process.env.ORMOCK_PORT ?? "0",
   urlFile = process.env.ORMOCK_URL_FILE,
-  command = process.env.ORMOCK_COMMAND ?? "ormock",
+  command = process.env.ORMOCK_COMMAND ?? process.env.ORMOCK_BIN ?? "ormock",
   args = [],
   timeoutMs = 30_000,
 } = {}) {
@@ -29,13 +34,17 @@ export async function startOrmock({
   const child = spawn(program, serveArgs, { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (chunk) => (stderr += chunk));
-  const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  const exited = new Promise((resolve) => {
+    child.once("exit", (code) => resolve(code));
+    child.once("error", () => resolve(null)); // it never started (see below)
+  });
 
   // The first line ormock prints is the base URL (it ends in /api/v1).
   const lines = createInterface({ input: child.stdout });
   const baseURL = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`ormock printed no URL within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
     lines.once("line", (line) => (clearTimeout(timer), resolve(line.trim())));
+    child.once("error", (error) => (clearTimeout(timer), reject(error.code === "ENOENT" ? new Error(MISSING) : error)));
     exited.then((code) => (clearTimeout(timer), reject(new Error(`ormock exited (${code}): ${stderr}`))));
   });
   lines.on("line", () => {}); // keep draining the log so the server never blocks on a full pipe

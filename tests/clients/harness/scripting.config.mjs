@@ -6,7 +6,7 @@ export default {
     globalSetup: ["./ormock.mjs"],
     setupFiles: ["./together.mjs"],
     pool: "forks",
-    poolOptions: { forks: { minForks: 4, maxForks: 4 } },
+    maxWorkers: 4,
     testTimeout: 60_000,
   },
 };

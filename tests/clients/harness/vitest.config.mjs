@@ -4,7 +4,7 @@ export default {
     include: ["*.spec.mjs"],
     globalSetup: ["./ormock.mjs"],
     pool: "forks",
-    poolOptions: { forks: { minForks: 4, maxForks: 4 } },
+    maxWorkers: 4,
     testTimeout: 60_000,
   },
 };
