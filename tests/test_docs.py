@@ -85,3 +85,10 @@ def test_the_runtime_rules_examples_in_testing_md_run(pytester):
     exec(compile(script, "docs/testing.md", "exec"), {})
     pytester.makepyfile(marker.replace("    ...", "    assert ormock_session.rules()[0]['uses'] == 1"))
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_the_vercel_recipe_in_node_md_is_the_script_the_clients_session_runs():
+    root = Path(__file__).resolve().parents[1]
+    source = (root / "tests" / "clients" / "vercel.test.mjs").read_text()
+    snippet = re.search(r"// --- snippet: [^\n]*\n(.*?)// --- end snippet ---", source, re.S).group(1)
+    assert "```js\n" + snippet + "```" in (root / "docs" / "node.md").read_text()
