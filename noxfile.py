@@ -25,11 +25,15 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(reuse_venv=False)
 def package(session: nox.Session) -> None:
-    """Build the wheel, install it alone (plus the official SDK, the client) into a fresh virtual
-    environment, and from an empty folder run what a new user types first (tests/package_check.py)."""
+    """Build the sdist and the wheel and check them as a package index would (`twine check`), install
+    the wheel alone (plus the official SDK, the client) into a fresh virtual environment, and from an
+    empty folder run what a new user types first (tests/package_check.py)."""
+    session.install("build", "twine")
     with tempfile.TemporaryDirectory() as dist:
-        session.run("python", "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", dist, str(ROOT))
+        session.run("python", "-m", "build", "--outdir", dist, str(ROOT))
         (wheel,) = Path(dist).glob("ormock-*.whl")
+        (sdist,) = Path(dist).glob("ormock-*.tar.gz")
+        session.run("twine", "check", "--strict", str(wheel), str(sdist))
         session.install(str(wheel), "openrouter==1.3.84")
         session.run("python", str(ROOT / "tests" / "package_check.py"))
 

@@ -69,6 +69,10 @@ def main() -> None:
         assert run("--version").startswith("ormock ")
         assert "seedance" in run("scenarios")
         assert "[default]" in run("scenarios", "show", "seedance")
+        # the guides the messages point at are in the wheel
+        assert "client-report" in run("docs")
+        for guide in ("scenarios", "testing", "client-report", "recording", "node", "limits", "changelog"):
+            assert run("docs", guide).startswith("# "), guide
         run("validate", "seedance")
         run("validate")
         run("init", "x.toml")

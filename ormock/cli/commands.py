@@ -588,7 +588,7 @@ def record(
     no_dashboard: Annotated[bool, typer.Option("--no-dashboard", metavar="", help="No live view of the jobs.")] = False,
 ) -> None:
     """Pass clients through to the real service and write what happened as a scenario
-    (docs/recording.md). The first line printed is the base URL for clients; Ctrl-C, SIGTERM or
+    (`ormock docs recording`). The first line printed is the base URL for clients; Ctrl-C, SIGTERM or
     POST /__ormock/record/save writes the recording."""
     from ..servers import ServeError, listen, serve_here
     from ..service.clock import choose_clock
@@ -734,6 +734,50 @@ def init(
     except OSError as exc:
         _fail(f"ormock init: cannot write {file}: {exc.strerror or exc}")
     typer.echo(f"wrote {file}; check it with `ormock validate {file}`, serve it with `ormock serve {file}`")
+
+
+GUIDES = {
+    "scenarios": "the scenario file: every table and key",
+    "testing": "driving ormock from tests: the Simulator, pytest, the control API, rules at runtime",
+    "client-report": "what the client report checks, and why",
+    "recording": "recording a real session and replaying it",
+    "node": "ormock from JavaScript suites: Vitest, Playwright, the Vercel AI SDK",
+    "limits": "the bounds ormock keeps, and what happens past them",
+    "architecture": "how the package is laid out",
+    "performance": "what was measured, and how",
+    "changelog": "what changed in each version",
+}
+
+
+def _guide(name: str) -> Path | None:
+    """A guide's file: inside the installed package (the wheel ships them), else in this checkout."""
+    package = Path(__file__).resolve().parents[1]
+    for path in (package / "docs" / f"{name}.md", package.parent / "docs" / f"{name}.md"):
+        if path.is_file():
+            return path
+    if name == "changelog" and (package.parent / "CHANGELOG.md").is_file():
+        return package.parent / "CHANGELOG.md"
+    return None
+
+
+@app.command(cls=Command)
+def docs(
+    name: Annotated[str | None, typer.Argument(metavar="GUIDE", help="The guide to print.", show_default=False)] = None,
+) -> None:
+    """Print one of ormock's guides (Markdown), or with none, list them: `ormock docs scenarios | less`."""
+    if name is None:
+        width = max(len(guide) for guide in GUIDES)
+        for guide, about in GUIDES.items():
+            typer.echo(f"{guide:<{width}}  {about}")
+        return
+    path = _guide(name.removesuffix(".md")) if name.removesuffix(".md") in GUIDES else None
+    if path is None:
+        from difflib import get_close_matches
+
+        close = get_close_matches(name, list(GUIDES), n=1)
+        hint = f" (did you mean `{close[0]}`?)" if close else ""
+        _fail(f"ormock docs: no guide named {safe.shown(name, 40)!r}{hint}; the guides: {', '.join(GUIDES)}")
+    typer.echo(path.read_text("utf-8"), nl=False)
 
 
 def main() -> None:

@@ -425,7 +425,9 @@ def render(snap: Snapshot, width: int, height: int) -> RenderableType:
     ids = short_ids([row.id for row in snap.rows[:job_room]])
     parts: list[Text] = [*header, *jobs]
     if finding_room:
-        parts.append(_fit(Text("worth a look  (✗ fail, ! warn: docs/client-report.md)", style="bold yellow"), width))
+        parts.append(
+            _fit(Text("worth a look  (✗ fail, ! warn: ormock docs client-report)", style="bold yellow"), width)
+        )
         parts += _findings_lines(snap, width, finding_room, ids)
     parts.append(_fit(Text("latest requests", style="bold"), width))
     parts += _requests_lines(snap, width, request_room, ids)

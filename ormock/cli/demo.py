@@ -258,7 +258,7 @@ def _report_table(careful: dict[str, Any], careless: dict[str, Any]) -> Table:
         for verdict in client["checks"]
         if client["client"]["key"] != "(no key)"
     }
-    table = Table(title="the client report (docs/client-report.md)", show_lines=False, expand=True)
+    table = Table(title="the client report (ormock docs client-report)", show_lines=False, expand=True)
     table.add_column("check", style="bold", ratio=2)
     table.add_column("careful client", ratio=1)
     table.add_column("careless client", ratio=1)

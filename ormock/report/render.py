@@ -55,7 +55,7 @@ def markdown(report: dict[str, Any]) -> str:
         "# Client report",
         "",
         f"Checks: {report['counts']['pass']} pass, {report['counts']['warn']} warn, "
-        f"{report['counts']['fail']} fail. What each check means: docs/client-report.md.",
+        f"{report['counts']['fail']} fail. What each check means: `ormock docs client-report`.",
         "",
     ]
     for client in report["clients"]:

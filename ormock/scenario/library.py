@@ -56,7 +56,7 @@ def resolve(arg: str | Path) -> Path:
 
 STARTER = """\
 # {name}: a starter scenario. Edit it, check it with `ormock validate {name}`, serve it with
-# `ormock serve {name}`. Every key is described in docs/scenarios.md; `ormock scenarios` lists
+# `ormock serve {name}`. Every key is described in `ormock docs scenarios`; `ormock scenarios` lists
 # ready-made examples and `ormock scenarios show NAME` prints one.
 
 # Jobs that match no rule follow the default timeline: `pending` for 2 s, `in_progress` for 8 s
