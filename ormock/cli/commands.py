@@ -675,10 +675,16 @@ def models_pull(
 
 @models_app.command("diff", cls=Command)
 def models_diff(
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="A catalogue file (`ormock models pull`).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE", help="A catalogue file (`ormock models pull` writes catalogue.json).", show_default=False
+        ),
+    ] = Path("catalogue.json"),
 ) -> None:
     """What changed in FILE against the built-in catalogue: models added or removed, and changed
-    durations, resolutions, aspect ratios, sizes, flags and prices."""
+    durations, resolutions, aspect ratios, sizes, flags and prices. Exit 0 when nothing changed,
+    1 when something did (for CI), 2 when FILE cannot be read."""
     from ..scenario import catalogue
 
     try:
@@ -689,10 +695,12 @@ def models_diff(
     for line in lines:
         typer.echo(line)
     typer.echo(f"{len(lines)} difference(s) against the built-in catalogue ({len(catalogue.builtin())} models)")
+    if lines:
+        raise typer.Exit(1)
 
 
 scenarios_app = typer.Typer(
-    cls=Group, help="The built-in scenarios: list them, or print one to copy and edit.", add_completion=False
+    cls=Group, help="The built-in scenarios: list them, print one, or copy one to edit.", add_completion=False
 )
 app.add_typer(scenarios_app, name="scenarios")
 
@@ -713,9 +721,54 @@ def scenarios_list(context: typer.Context) -> None:
 def scenarios_show(name: Annotated[str, typer.Argument(metavar="NAME", help="A built-in scenario's name.")]) -> None:
     """Print a built-in scenario, e.g. `ormock scenarios show seedance > mine.toml`."""
     try:
-        typer.echo(library.path(name).read_text("utf-8"), nl=False)
+        path = library.path(name)
     except library.UnknownScenario as exc:
         _fail(f"ormock: {exc}")
+    typer.echo(path.read_text("utf-8"), nl=False)
+    files = _content_files(path)
+    if files:  # on stderr: `show NAME > mine.toml` must still hold the scenario alone
+        typer.echo(
+            f"ormock: {name} serves {', '.join(files)} from beside it; "
+            f"`ormock scenarios copy {name}` copies the scenario and {'them' if len(files) > 1 else 'it'} together",
+            err=True,
+        )
+
+
+@scenarios_app.command("copy", cls=Command)
+def scenarios_copy(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A built-in scenario's name.")],
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="Where to put it (here).", show_default=False)] = Path(
+        "."
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
+) -> None:
+    """Copy a built-in scenario, and the content files it serves, into DIR to edit: it validates
+    and serves from there as it is."""
+    try:
+        path = library.path(name)
+    except library.UnknownScenario as exc:
+        _fail(f"ormock: {exc}")
+    sources = [path, *(path.parent / file for file in _content_files(path))]
+    targets = [folder / source.name for source in sources]
+    taken = [str(target) for target in targets if target.exists()]
+    if taken and not force:
+        _fail(f"ormock scenarios copy: {', '.join(taken)} already exist(s) (--force overwrites)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for source, target in zip(sources, targets, strict=True):
+            target.write_bytes(source.read_bytes())
+    except OSError as exc:
+        _fail(f"ormock scenarios copy: cannot write into {folder}: {exc.strerror or exc}")
+    typer.echo(f"wrote {', '.join(str(t) for t in targets)}; serve it with `ormock serve {targets[0]}`")
+
+
+def _content_files(path: Path) -> list[str]:
+    """The content files a built-in scenario's steps name (they sit beside it)."""
+    from ..scenario.loader import load
+
+    scenario = load(path)
+    steps = [step for rule in [*scenario.rules, scenario.default] for step in rule.timeline or []]
+    return sorted({step.content for step in steps if step.content is not None})
 
 
 @app.command(cls=Command)

@@ -302,7 +302,7 @@ def _header(snap: Snapshot, width: int) -> list[Text]:
     facts = f"  {safe.shown(snap.scenario, 40)}  {pace}  up {_seconds(snap.uptime)}"
     top = _line(Text("ormock ", style="bold"), Text(snap.base_url, style="bold underline"), Text(facts))
     counts = Text(no_wrap=True, overflow="crop")
-    counts.append(f"{snap.total} jobs: ", style="bold")
+    counts.append(f"{snap.total} job{'' if snap.total == 1 else 's'}: ", style="bold")
     for status in STATUSES:
         counts.append(f"{status} {snap.counts.get(status, 0)}  ", style=COLOURS[status])
     return [_fit(top, width), _fit(counts, width)]

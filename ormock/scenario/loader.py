@@ -82,6 +82,12 @@ _TABLES: dict[str, type[BaseModel]] = {
     "rate_limit": RateLimit,
     "report": Report,
 }
+# tomllib's words where they puzzle: an unclosed string is "Illegal character '\n'" at the line's end
+_TOML_SAID = {
+    "Illegal character '\\n'": 'a string is not closed before the end of its line (a closing " is missing)',
+    "Unclosed array": "an array is not closed (a ] is missing)",
+    "Unclosed inline table": "an inline table is not closed (a } is missing)",
+}
 NONE_USED: Mapping[str, int] = MappingProxyType({})  # no rule has taken a submit yet
 _TOML_PLACE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -211,6 +217,8 @@ def _read_toml(text: str, source: str) -> dict[str, Any]:
         place = _TOML_PLACE.search(str(exc))
         line, column = (int(place.group(1)), int(place.group(2))) if place else (0, 0)
         message = _TOML_PLACE.sub("", str(exc)).strip()
+        said = next((key for key in _TOML_SAID if message.startswith(key)), None)
+        message = _TOML_SAID[said] + message[len(said) :] if said else message
         raise ScenarioError(source, [Problem((), f"not valid TOML: {message}", line=line, column=column)]) from None
 
 

@@ -99,5 +99,43 @@ def from_validation(error: ValidationError, tables: dict[str, type[BaseModel]], 
         elif item["type"] == "literal_error" and isinstance(item.get("input"), str):
             allowed = re.findall(r"'([^']+)'", item["msg"])
             message, hint = f"`{item['input']}` is not one of {', '.join(allowed)}", suggest(item["input"], allowed)
+        elif item["type"] in _KINDS:
+            message, hint = _wrong_kind(item["type"], item.get("input"))
         found.append(Problem(loc, message, hint=hint))
     return found
+
+
+# pydantic's "Input should be a valid integer", said as a scenario's author reads it
+_KINDS = {
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "string_type": 'a string (in quotes: "...")',
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "an array: [ ... ]",
+    "model_type": "a table: { ... }",
+    "dict_type": "a table: { ... }",
+}
+
+
+def _reads_as(kind: str, text: str) -> bool:
+    """Whether `text`, unquoted, would be what `kind` asks for (`"2"` for a whole number)."""
+    if kind.startswith("int"):
+        return text.strip().lstrip("-").isdigit()
+    if kind.startswith("float"):
+        return re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", text) is not None
+    return kind.startswith("bool") and text in ("true", "false")
+
+
+def _wrong_kind(kind: str, value: Any) -> tuple[str, str | None]:
+    wanted = _KINDS[kind]
+    if isinstance(value, str):
+        hint = f"write it without quotes: {value}" if _reads_as(kind, value) else None
+        return f'must be {wanted}, not the string "{value}"', hint
+    shown = "a table" if isinstance(value, dict) else "an array" if isinstance(value, list) else repr(value)
+    if isinstance(value, bool):
+        shown = "true" if value else "false"
+    return f"must be {wanted}, not {shown}", None

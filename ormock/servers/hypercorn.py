@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from http import HTTPStatus
 from typing import Any
 
 import h11
@@ -43,9 +44,30 @@ def _answer_protocol_errors_in_json() -> None:
     H11Protocol._send_error_response = send_error  # type: ignore[method-assign]
 
 
+REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
+
+
+def _send_reason_phrases() -> None:
+    """Hypercorn sends `HTTP/1.1 409 ` with no reason phrase; clients that print the status line
+    show a bare code. Servers started here send the standard phrase (`409 Conflict`)."""
+    plain = H11Protocol._send_h11_event
+    if getattr(plain, "ormock", False):
+        return
+
+    async def send(self: H11Protocol, event: Any) -> None:
+        if type(event) is h11.Response and not event.reason and getattr(self.config, "ormock_json_errors", False):
+            reason = REASONS.get(event.status_code, b"")
+            event = h11.Response(status_code=event.status_code, headers=event.headers, reason=reason)
+        await plain(self, event)
+
+    send.ormock = True  # type: ignore[attr-defined]
+    H11Protocol._send_h11_event = send  # type: ignore[method-assign]
+
+
 async def serve(app: Any, sock: socket.socket, stop: asyncio.Event, grace: float) -> None:
     """Serves `app` on `sock` until `stop`; requests under way then get `grace` seconds."""
     _answer_protocol_errors_in_json()
+    _send_reason_phrases()
     config = Config()
     config.bind = [f"fd://{sock.detach()}"]
     config.graceful_timeout = grace

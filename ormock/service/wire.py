@@ -45,6 +45,16 @@ MESSAGES = {
     503: "Service unavailable",
     504: "Gateway timeout",
 }
+# What a scenario's scripted error says when the scenario gives no message, where it differs from the
+# above: a scripted 401 comes to a request that carried a key, and the service answers a key it no
+# longer accepts with this (its "Missing Authentication header" would send the user looking for a
+# bug in their own client).
+SCRIPTED_MESSAGES = {401: "User not found."}
+
+
+def scripted_message(code: int, message: str | None) -> str | None:
+    """The message of an error a scenario scripts (a rule's `respond`, a timeline step, a fault)."""
+    return message if message is not None else SCRIPTED_MESSAGES.get(code)
 
 
 def error(code: int, message: str | None = None, metadata: dict[str, Any] | None = None) -> dict[str, Any]:

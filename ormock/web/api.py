@@ -170,7 +170,7 @@ class Api:
             return None
         fault, ex.fault = picked
         if fault.respond is not None:
-            raise Failure(fault.respond, fault.message, fault.retry_after)
+            raise Failure.of(fault)
         if fault.latency is not None:
             await asyncio.sleep(self.faults.jitter(fault, ex.test_id))
             return None

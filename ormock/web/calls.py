@@ -186,7 +186,8 @@ class PollAnswers:
             code = step.respond or 500
             wait = store.clock.client_seconds(step.retry_after) if step.retry_after is not None else None
             limits = rate_limit_headers(store, job.test_id, wait) if code == 429 else None
-            return error_answer(code, step.message, wait, scripted=job.rule.name, headers=limits)
+            message = wire.scripted_message(code, step.message)
+            return error_answer(code, message, wait, scripted=job.rule.name, headers=limits)
         key = (view.index, view.status, view.since, call.addressed, id(store.scenario_for(job.test_id)))
         kept = self._kept.get(id(job))
         if kept is None or kept[0] != key:

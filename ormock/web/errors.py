@@ -6,6 +6,8 @@ import json
 import math
 from typing import Any
 
+from ..service import wire
+
 
 class Failure(Exception):
     """Raised in a handler to answer with the service's error envelope. `retry_after` is in
@@ -29,7 +31,7 @@ class Failure(Exception):
     @classmethod
     def of(cls, fault: Any) -> Failure:
         """The error a scenario's `respond` (on a submit, a download or a timeline step) asks for."""
-        return cls(fault.respond, fault.message, fault.retry_after)
+        return cls(fault.respond, wire.scripted_message(fault.respond, fault.message), fault.retry_after)
 
 
 # Arrays, objects and items a JSON body may hold, counted as its `[`, `{` and `,` (strings

@@ -212,3 +212,26 @@ def test_serve_help_shows_what_matters_on_a_24_row_screen():
     for option in ("--port", "--host", "--speed", "--clock", "--seed", "--no-dashboard", "--log-format", "--report"):
         assert option in first_screen, option
     assert all(len(line) <= 80 for line in shown.splitlines())
+
+
+def test_a_builtin_with_content_files_is_copied_with_them_and_validates(tmp_path):
+    shown = subprocess.run(
+        [sys.executable, "-m", "ormock", "scenarios", "show", "first-poll"], capture_output=True, text=True, timeout=60
+    )
+    assert shown.stdout.startswith("# first-poll.toml")  # the scenario alone: `> mine.toml` still works
+    assert "`ormock scenarios copy first-poll` copies the scenario and it together" in shown.stderr
+    copied = subprocess.run(
+        [sys.executable, "-m", "ormock", "scenarios", "copy", "first-poll", str(tmp_path / "mine")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert copied.returncode == 0, copied.stderr
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["first-poll.mp4", "first-poll.toml"]
+    checked = subprocess.run(
+        [sys.executable, "-m", "ormock", "validate", "--strict", str(tmp_path / "mine" / "first-poll.toml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr

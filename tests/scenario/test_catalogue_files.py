@@ -30,6 +30,8 @@ def test_pull_then_diff_then_serve_a_pulled_catalogue(tmp_path):
     assert document["source"] == upstream.base_url and len(document["data"]) == len(builtin())
     same = ormock("models", "diff", str(out))
     assert same.stdout.strip().endswith(f"0 difference(s) against the built-in catalogue ({len(builtin())} models)")
+    assert same.returncode == 0
+    assert ormock("models", "diff", cwd=tmp_path).stdout == same.stdout  # catalogue.json, where pull put it
 
     # the service changes: a model goes, one comes, one's durations and prices change
     data = document["data"]
@@ -38,7 +40,9 @@ def test_pull_then_diff_then_serve_a_pulled_catalogue(tmp_path):
     changed["supported_durations"] = [5, 10]
     data.append({"id": "acme/new-video", "supported_durations": [4]})
     out.write_text(json.dumps(document))
-    diff = ormock("models", "diff", str(out)).stdout.splitlines()
+    changes = ormock("models", "diff", str(out))
+    assert changes.returncode == 1  # something changed: a CI step fails
+    diff = changes.stdout.splitlines()
     assert "+ acme/new-video: new (acme/new-video)" in diff
     assert f"- {gone}: removed" in diff
     assert any(

@@ -126,12 +126,12 @@ def test_every_problem_is_reported_at_its_line_and_column(tmp_path):
         ),
         (
             '[[model]]\nid = "acme/x"\nsupported_durations = [5, "ten"]\n',
-            ":3:27: error: model[1].supported_durations[2]: Input should be a valid integer",
+            ':3:27: error: model[1].supported_durations[2]: must be a whole number, not the string "ten"',
         ),
         ("[rule\n", ":1:6: error: not valid TOML: Expected ']' at the end of a table declaration"),
         (
             '[[rule]]\nname = "a"\nmatch = { prompt = 5 }\n',
-            ":3:11: error: rule[1].match.prompt: Input should be a valid string",
+            ':3:11: error: rule[1].match.prompt: must be a string (in quotes: "..."), not 5',
         ),
     ],
 )

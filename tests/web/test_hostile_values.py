@@ -112,3 +112,11 @@ async def test_the_jobs_listing_redacts_a_callback_urls_secrets(mock):
     for secret in ("hunter2", "Zh9sBkdLoMpCQ2dLa6XkRjmS", "abc.def", "frag"):
         assert secret not in shown, shown
     assert shown.startswith("http://[redacted]@127.0.0.1:9/services/T0AB12CD3/[redacted]?jwt=[redacted]")
+
+
+def test_a_short_key_is_shown_as_a_fingerprint_that_tells_keys_apart():
+    from ormock import safe
+
+    assert safe.key("k1") != safe.key("k2")
+    assert safe.key("k1").startswith("(short key #") and "k1" not in safe.key("k1")
+    assert safe.key("sk-or-v1-abcdefgh1234") == "sk-or-…1234"

@@ -301,3 +301,15 @@ async def test_a_test_ids_scenario_reads_content_only_from_the_servers_folder(ma
     response = await mock.http.put("/__ormock/scenario", content=own, headers={"X-Test-Id": "w"})
     assert response.status_code == 400
     assert "outside the scenario's folder" in response.json()["error"]["message"]
+
+
+async def test_a_scripted_401_without_a_message_says_what_the_service_says_to_a_refused_key(make_mock):
+    mock = make_mock(
+        '[[rule]]\nname = "revoked"\ntimeline = [{ status = "completed" }]\ndownload = { respond = 401 }\n'
+    )
+    job_id = await mock.job_id()
+    await mock.poll(job_id)
+    refused = await mock.download(job_id)
+    assert (refused.status_code, refused.json()["error"]["message"]) == (401, "User not found.")
+    keyless = await mock.http.get(f"/api/v1/videos/{job_id}")
+    assert keyless.json()["error"]["message"] == "Missing Authentication header"  # a real missing key
