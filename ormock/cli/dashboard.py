@@ -48,7 +48,15 @@ COLOURS = {
     "expired": "bright_black",
 }
 GLYPHS = {"pending": "·", "in_progress": "▸", "completed": "✓", "failed": "✗", "cancelled": "⊘", "expired": "⌀"}
-LEGEND = "· pending ▸ in progress ✓ completed ✗ failed ⊘ cancelled ⌀ expired  401 an error answered  ⇣ downloads"
+# the legend, as wide as the screen allows: a narrower one keeps every glyph's meaning, in fewer words
+LEGENDS = (
+    "· pending ▸ in progress ✓ completed ✗ failed ⊘ cancelled ⌀ expired  401 an error answered  ⇣ downloads"
+    "  …id: the end of a job id",
+    "· pending ▸ in progress ✓ completed ✗ failed ⊘ cancelled ⌀ expired  401 an error  ⇣ downloads",
+    "·pending ▸running ✓done ✗failed ⊘cancelled ⌀expired 401 error ⇣dl",
+    "· pend ▸ run ✓ ok ✗ fail ⊘ canc ⌀ exp",
+)
+PINNED = 3  # refused submits kept in sight among the latest requests (they make no job to show)
 WARN = "bold yellow"
 FRAME_SECONDS = 0.5  # two frames a second: live enough for a person, light on the server
 TRACKED = 2000  # jobs the dashboard remembers (the most recently active)
@@ -75,6 +83,7 @@ class Board:
         self.store = store
         self.jobs: OrderedDict[str, Tracked] = OrderedDict()
         self.requests: deque[Entry] = deque(maxlen=RECENT)
+        self.refused: deque[Entry] = deque(maxlen=PINNED)  # submits answered with an error: no job shows them
         self.judged: deque[Entry] = deque(maxlen=JUDGED)
         self.counts = dict.fromkeys(STATUSES, 0)
         self.findings: list[tuple[str, str, str | None, str]] = []  # (verdict, check, job, summary)
@@ -107,6 +116,8 @@ class Board:
         self.requests.append(entry)
         if entry.kind == "api":
             self.judged.append(entry)
+            if entry.what == "submit" and entry.status >= 400:
+                self.refused.append(entry)
         tracked = self.jobs.get(entry.job_id or "")
         if tracked is None:
             return
@@ -170,6 +181,7 @@ class Snapshot:
     requests: list[Entry]
     findings: list[tuple[str, str, str | None, str]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    refused: list[Entry] = field(default_factory=list)  # the latest refused submits, oldest first
 
 
 def _seconds(value: float | None) -> str:
@@ -246,6 +258,7 @@ def snapshot_board(
         requests=list(board.requests),
         findings=list(board.findings),
         notices=list(store.notices),
+        refused=list(board.refused),
     )
 
 
@@ -276,7 +289,8 @@ def _line(*parts: Text) -> Text:
 
 
 def _fit(line: Text, width: int) -> Text:
-    line.truncate(width, overflow="crop")
+    """`line`, cut to `width` with an ellipsis where it is cut (never a bare `0.7m` for `0.7ms`)."""
+    line.truncate(width, overflow="ellipsis")
     line.no_wrap = True
     return line
 
@@ -310,8 +324,8 @@ def _header(snap: Snapshot, width: int) -> list[Text]:
 
 def _jobs(snap: Snapshot, width: int, room: int) -> list[Text]:
     shown = snap.rows[:room] if len(snap.rows) <= room else snap.rows[: max(room - 1, 0)]
-    ids = short_ids([row.id for row in shown])
-    id_width = max([4, *(len(s) for s in ids.values())])
+    ids = {job_id: "…" + end for job_id, end in short_ids([row.id for row in shown]).items()}
+    id_width = max([5, *(len(s) for s in ids.values())])
     wide = width >= 120
     rule_width = max(8, min(24, width // 6))
     end_width = max(8, min(36, width // 5))
@@ -320,7 +334,7 @@ def _jobs(snap: Snapshot, width: int, room: int) -> list[Text]:
     fixed = id_width + 1 + rule_width + 1 + (status_width + 1 if wide else 0) + (model_width + 1 if model_width else 0)
     fixed += 1 + end_width + 1 + 8  # end text, downloads
     strip_width = max(6, width - fixed)
-    title = [_cell("job", id_width, "bold"), Text(" "), _cell("rule", rule_width, "bold"), Text(" ")]
+    title = [_cell("…id", id_width, "bold"), Text(" "), _cell("rule", rule_width, "bold"), Text(" ")]
     if model_width:
         title += [_cell("model", model_width, "bold"), Text(" ")]
     if wide:
@@ -374,9 +388,22 @@ def _findings_lines(snap: Snapshot, width: int, room: int, ids: dict[str, str]) 
     return lines
 
 
+def _latest(snap: Snapshot, room: int) -> list[Entry]:
+    """The latest `room` requests, with the latest refused submits kept among them (a refused submit
+    makes no job, so nothing else on the screen would show it once newer requests came)."""
+    if room <= 0:
+        return []
+    latest = snap.requests[-room:]
+    shown = {entry.seq for entry in latest}
+    pinned = [entry for entry in snap.refused[-min(PINNED, room // 2) :] if entry.seq not in shown]
+    if not pinned:
+        return latest
+    return sorted(pinned + latest[len(pinned) :], key=lambda entry: entry.seq)
+
+
 def _requests_lines(snap: Snapshot, width: int, room: int, ids: dict[str, str]) -> list[Text]:
     lines = []
-    for entry in snap.requests[-room:] if room > 0 else []:
+    for entry in _latest(snap, room):
         stamp = time.strftime("%H:%M:%S", time.localtime(entry.wall)) if entry.wall else "--:--:--"
         what = entry.kind if entry.kind in ("webhook", "control") else entry.what
         if entry.job_id in ids:
@@ -417,12 +444,15 @@ def render(snap: Snapshot, width: int, height: int) -> RenderableType:
     width = max(20, width)
     height = max(8, height)
     header = _header(snap, width)
-    request_room = max(2, min(10, height // 5))
     finding_room = min(len(snap.findings) + min(len(snap.notices), 2), max(1, height // 6))
-    fixed = len(header) + 1 + 1 + (finding_room + 1 if finding_room else 0) + request_room + 1 + 1
-    job_room = max(1, height - fixed)
+    # the screen's rows: the header, the jobs' title, the findings, the requests' title, the legend ...
+    free = height - len(header) - 1 - (finding_room + 1 if finding_room else 0) - 1 - 1
+    # ... then the jobs, as many as there are while the requests keep a few rows, and the rest requests
+    least_requests = max(2, min(10, height // 5))
+    job_room = max(1, min(max(1, len(snap.rows)), free - least_requests))
+    request_room = max(least_requests, free - job_room)
     jobs = _jobs(snap, width, job_room)
-    ids = short_ids([row.id for row in snap.rows[:job_room]])
+    ids = {job_id: "…" + end for job_id, end in short_ids([row.id for row in snap.rows[:job_room]]).items()}
     parts: list[Text] = [*header, *jobs]
     if finding_room:
         parts.append(
@@ -431,7 +461,8 @@ def render(snap: Snapshot, width: int, height: int) -> RenderableType:
         parts += _findings_lines(snap, width, finding_room, ids)
     parts.append(_fit(Text("latest requests", style="bold"), width))
     parts += _requests_lines(snap, width, request_room, ids)
-    parts.append(_fit(Text(LEGEND, style="dim"), width))
+    legend = next((text for text in LEGENDS if len(text) <= width), LEGENDS[-1])
+    parts.append(_fit(Text(legend, style="dim"), width))
     return Group(*parts[:height])
 
 

@@ -74,6 +74,11 @@ def drive(http: httpx.Client | None, base: str, advance=lambda: None) -> dict[st
     return ids
 
 
+def shown_ids(ids: list[str]) -> dict[str, str]:
+    """Job ids as the dashboard shows them: the end of each, after a `…` that says it is the end."""
+    return {job_id: "…" + end for job_id, end in short_ids(ids).items()}
+
+
 def text_of(board: Board, width: int, height: int) -> list[str]:
     console = Console(record=True, width=width, height=height, force_terminal=True, color_system="truecolor")
     console.print(
@@ -136,7 +141,7 @@ async def test_each_job_on_a_line_with_what_its_polls_answered(served, width, he
     ids = await drive_in_process(app)
     lines = text_of(board, width, height)
     assert len(lines) <= height and all(len(line) <= width for line in lines)
-    short = short_ids(list(ids.values()))
+    short = shown_ids(list(ids.values()))
     row = {
         prompt: next(line for line in lines if line.startswith(short[job_id] + " ")) for prompt, job_id in ids.items()
     }
@@ -153,7 +158,7 @@ async def test_requests_name_what_they_were_and_mark_what_was_scripted_or_inject
     app, board = served
     ids = await drive_in_process(app)
     lines = text_of(board, 200, 60)
-    short = short_ids(list(ids.values()))
+    short = shown_ids(list(ids.values()))
     requests = lines[lines.index("latest requests") + 1 :]
     assert any(
         re.search(rf"download\s+{short[ids['refused']]}\s+401 .*\[scripted: refused download\]", line)
@@ -177,7 +182,7 @@ async def test_findings_from_the_client_report_show_live(served):
             await http.get(f"/api/v1/videos/{job}")  # no time between polls
         store.clock.advance(1)
     lines = text_of(board, 120, 30)
-    short = short_ids([job])[job]
+    short = shown_ids([job])[job]
     assert any(line.startswith(f"✗ poll interval: {short} polled 4 times") for line in lines)
     assert any(line.startswith(f"! polls after the end: {short} polled 1 more time(s)") for line in lines)
 
@@ -263,7 +268,7 @@ def test_serve_in_a_terminal_shows_every_job_and_leaves_the_last_frame_on_ctrl_c
         url = re.search(rb"http://127\.0\.0\.1:\d+/api/v1", (term.pump(2.0), term.raw)[1]).group().decode()
         root = url.removesuffix("/api/v1")
         ids = drive(None, url, advance=lambda: httpx.post(f"{root}/__ormock/clock/advance", json={"seconds": 10}))
-        short = short_ids(list(ids.values()))
+        short = shown_ids(list(ids.values()))
         # the last thing the client did: the flaky job's download (its row is on screen before it)
         lines = term.wait_for(rf"download\s+{short[ids['flaky']]}\s+200 \d+\.\dMB in \d+ms")
         assert len(lines) == rows and all(len(line) <= columns for line in lines)  # nothing wraps
@@ -340,3 +345,38 @@ async def test_rules_added_and_removed_at_runtime_show_with_their_test_id(served
     assert any(
         re.search(r"control\s+/__ormock/rules\s+200 removed rule the next fails \[w1\]", line) for line in requests
     )
+
+
+async def test_the_screen_is_used_and_a_refused_submit_stays_in_sight(served):
+    app, board = served
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000", headers=KEY
+    ) as http:
+        refused = await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": "x", "duration": 99})
+        assert refused.status_code == 400
+        job = (await http.post("/api/v1/videos", json={"model": SEEDANCE, "prompt": "a happy one"})).json()["id"]
+        for _ in range(30):  # many newer requests
+            await http.get("/api/v1/videos/models")
+        await http.get(f"/api/v1/videos/{job}")
+    lines = text_of(board, 80, 24)
+    assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
+    requests = lines[lines.index("latest requests") + 1 : -1]
+    assert len(requests) >= 14  # one job on the screen: the rows it does not need show requests
+    assert any(re.search(r"submit\s+.*400 duration 99 is not", line) for line in requests)  # still in sight
+    assert any(line.startswith("…") for line in lines)  # job ids shown as the end of the id
+
+
+@pytest.mark.parametrize("width", [20, 40, 70, 100, 140])
+def test_the_legend_keeps_every_glyphs_meaning_at_any_width(width):
+    from ormock.cli.dashboard import GLYPHS, LEGENDS
+
+    legend = next((text for text in LEGENDS if len(text) <= width), LEGENDS[-1])
+    assert all(glyph in legend for glyph in GLYPHS.values())
+
+
+def test_a_line_too_long_is_cut_with_an_ellipsis_not_mid_unit():
+    from rich.text import Text
+
+    from ormock.cli.dashboard import _fit
+
+    assert _fit(Text("download 12.5MB in 812ms"), 20).plain == "download 12.5MB in …"
