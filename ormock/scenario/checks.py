@@ -192,16 +192,22 @@ def _content(loc: tuple[Any, ...], rule: Rule, base: Path, content_dirs: tuple[P
 
 
 def check_rules(
-    rules: list[Rule], models: dict[str, VideoModel], base: Path, content_dirs: tuple[Path, ...] = ()
+    rules: list[Rule],
+    models: dict[str, VideoModel],
+    base: Path,
+    content_dirs: tuple[Path, ...] = (),
+    positions: list[int] | None = None,
 ) -> list[Problem]:
     """Every problem of a list of schema-valid `[[rule]]` tables (a file's, or those added at
-    runtime), placed at `("rule", i, ...)`: names, models, rules that can never match, HTTP codes
-    the service never sends, content files."""
+    runtime), placed at `("rule", i, ...)` (`positions[i]` when only some of a file's rules are
+    here): names, models, rules that can never match, HTTP codes the service never sends, content
+    files."""
     problems: list[Problem] = []
     seen: dict[str, int] = {}
+    at = positions or list(range(len(rules)))
     coverage = _Coverage([rule.match for rule in rules], {i for i, rule in enumerate(rules) if rule.uses is not None})
     for i, rule in enumerate(rules):
-        loc: tuple[Any, ...] = ("rule", i)
+        loc: tuple[Any, ...] = ("rule", at[i])
         if "name" not in rule.model_fields_set:
             problems.append(Problem((*loc,), "every [[rule]] needs a `name`, shown in logs and errors"))
         elif rule.name in seen or rule.name == "default":
@@ -217,13 +223,34 @@ def check_rules(
         j = coverage.first_cover(i)
         if j is not None:
             message = (
-                f"this rule can never match: rule `{rules[j].name}` (rule[{j + 1}]) comes first"
+                f"this rule can never match: rule `{rules[j].name}` (rule[{at[j] + 1}]) comes first"
                 " and takes every submit it would"
             )
             problems.append(Problem((*loc, "match"), message, severity="warning"))
         problems += _codes(loc, rule)
         problems += _content(loc, rule, base, content_dirs)
     return problems
+
+
+def check_what_is_sound(data: Any, folder: Path, content_dirs: tuple[Path, ...] = ()) -> list[Problem]:
+    """The whole-file checks of the tables of a file that are sound while others are not, so that a
+    file's problems are all told at once: its catalogue, and each `[[rule]]` that validates alone."""
+    if not isinstance(data, dict):
+        return []
+    rules, positions = [], []
+    for i, table in enumerate(data["rule"] if isinstance(data.get("rule"), list) else []):
+        try:
+            rules.append(Rule.model_validate(table))
+        except ValidationError:
+            continue  # told already
+        positions.append(i)
+    try:
+        catalogue_part = ScenarioFile.model_validate({k: v for k, v in data.items() if k in ("catalogue", "model")})
+    except ValidationError:
+        return []
+    problems: list[Problem] = []
+    models = _models(catalogue_part, problems, folder)
+    return problems + check_rules(rules, models, folder, content_dirs, positions)
 
 
 def check_file(

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel, ValidationError
 
 from .catalogue import VideoModel
-from .checks import check_file, check_rules, content_file
+from .checks import check_file, check_rules, check_what_is_sound, content_file
 from .problems import Problem, ScenarioError, from_validation, placed
 from .prompts import PromptIndex
 from .schema import (
@@ -222,11 +222,18 @@ def _read_toml(text: str, source: str) -> dict[str, Any]:
         raise ScenarioError(source, [Problem((), f"not valid TOML: {message}", line=line, column=column)]) from None
 
 
-def _validated(data: Any, text: str, source: str) -> ScenarioFile:
+def _validated(
+    data: Any, text: str, source: str, folder: Path | None = None, content_dirs: tuple[Path, ...] = ()
+) -> ScenarioFile:
+    """The file's tables, or ScenarioError with every problem: the tables' own and, with `folder`,
+    those the whole-file checks find in the tables that are sound (one pass tells them all)."""
     try:
         return ScenarioFile.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(source, placed(from_validation(exc, _TABLES), text)) from None
+        problems = from_validation(exc, _TABLES)
+        if folder is not None:
+            problems += check_what_is_sound(data, folder, content_dirs)
+        raise ScenarioError(source, placed(problems, text)) from None
 
 
 def parse(
@@ -241,8 +248,8 @@ def parse(
     `folder`), with `content_dirs`, is where its content files and catalogue may be."""
     name = source or (str(path) if path is not None else "built-in default")
     source = source or (str(path) if path is not None else "<scenario>")
-    file = _validated(_read_toml(text, source), text, source)
     base = folder or (path.parent if path is not None else Path.cwd())
+    file = _validated(_read_toml(text, source), text, source, base, content_dirs)
     problems, models = check_file(file, base, content_dirs)
     problems = placed(problems, text)
     if any(p.severity == "error" for p in problems):

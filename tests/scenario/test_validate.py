@@ -258,3 +258,22 @@ def test_ten_thousand_rules_are_checked_and_the_covered_one_is_named(tmp_path):
     code, out = validate(str(path))
     assert code == 0
     assert "rule[10001].match: this rule can never match: rule `r4321` (rule[4322]) comes first" in out
+
+
+def test_every_problem_of_a_file_comes_in_one_pass():
+    """A table that does not validate no longer hides what the whole-file checks find in the
+    tables that do: a typo, an unknown model and a taken name, told together."""
+    from ormock import ScenarioError, parse_scenario
+
+    text = (
+        '[[rule]]\nname = "a"\ntimelin = []\n'
+        '[[rule]]\nname = "b"\nmatch = { model = "nope/nope" }\n'
+        '[[rule]]\nname = "b"\n'
+    )
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(text)
+    assert [(p.key, p.line) for p in caught.value.problems] == [
+        ("rule[1].timelin", 3),
+        ("rule[2].match.model", 6),
+        ("rule[3].name", 8),
+    ]
