@@ -165,7 +165,7 @@ async def test_the_dashboard_shows_the_jobs_being_recorded(tmp_path):
         text = console.export_text(styles=False)
         await recorder.client().aclose()
     assert f"recording {upstream.base_url}" in text
-    row = next(line for line in text.splitlines() if line.startswith(job["id"][-4:]))
+    row = next(line for line in text.splitlines() if line.startswith("…" + job["id"][-4:]))
     assert "revoked" in row and "▸401▸✓" in row
     assert "poll" in text and "401" in text
 
