@@ -42,8 +42,8 @@ class Choice(NamedTuple):
 
 
 class Space:
-    """One test's world: its jobs, its journal, its rules' match counts, the rules its test added at
-    runtime and the scenario it was given, if any (else it follows the server's)."""
+    """One test's world: its jobs, its journal, its rules' match counts and the rules its test added
+    at runtime. (A scenario of its own, if it has one, is the store's `own`.)"""
 
     def __init__(self, test_id: str, seed: int | None, journal_max: int) -> None:
         self.test_id = test_id
@@ -54,7 +54,6 @@ class Space:
         self.matched: dict[str, int] = {}  # submits each scenario rule took, by name
         self.added = RuleSet()  # rules added at runtime, in the order they are tried
         self.added_matched: dict[str, int] = {}  # submits each of those took, by name
-        self.own: Scenario | None = None  # its own scenario (PUT /__ormock/scenario)
         self.journal: deque[Entry] = deque(maxlen=journal_max)
         self.fault_counts: dict[tuple[Any, ...], int] = {}
         self.buckets: dict[str, tuple[float, float]] = {}  # API key -> (tokens, when counted)
@@ -107,6 +106,7 @@ class JobStore:
         self._empty: dict[str, None] = {}  # namespaces with no job yet, oldest first: the first to go
         self._order: dict[int, Job] = {}  # every job, oldest first, by id(job)
         self._scripted: dict[str, None] = {}  # namespaces with added rules or a scenario of their own
+        self.own: dict[str, Scenario] = {}  # the namespaces' own scenarios (PUT /__ormock/scenario)
         self._seq = 0
 
     def __len__(self) -> int:
@@ -160,8 +160,7 @@ class JobStore:
 
     def scenario_for(self, test_id: str) -> Scenario:
         """The scenario namespace `test_id` follows: its own, else the server's."""
-        space = self._spaces.get(test_id)
-        return space.own if space is not None and space.own is not None else self.scenario
+        return self.own.get(test_id, self.scenario) if self.own else self.scenario  # one test per poll
 
     def pick(self, sub: Submission, test_id: str = "") -> tuple[Pick, bool]:
         """The rule that takes `sub` in namespace `test_id`, and whether a test added it at
@@ -223,7 +222,7 @@ class JobStore:
     # --- scripting a namespace at runtime (the control API's /rules and /scenario) -------------
     def _scripting(self, test_id: str) -> Space:
         space = self.space(test_id)
-        if not space.added and space.own is None and len(self._scripted) >= MAX_SCRIPTED:
+        if not space.added and test_id not in self.own and len(self._scripted) >= MAX_SCRIPTED:
             raise Refused(f"{MAX_SCRIPTED} test ids hold rules or scenarios of their own already; reset some first")
         self._scripted[test_id] = None
         return space
@@ -252,7 +251,7 @@ class JobStore:
             return []
         gone = [rule.name for rule in space.added.rules if names is None or rule.name in names]
         space.added = space.added.without(gone)
-        if not space.added and space.own is None:
+        if not space.added and test_id not in self.own:
             self._scripted.pop(test_id, None)
         for name in gone:
             space.added_matched.pop(name, None)
@@ -276,7 +275,10 @@ class JobStore:
         """Gives the namespace a scenario of its own (None: the server's again); its scenario
         rules', faults' and rate limit's counts start again."""
         space = self._scripting(test_id) if scenario is not None else self.space(test_id)
-        space.own = scenario
+        if scenario is None:
+            self.own.pop(test_id, None)
+        else:
+            self.own[test_id] = scenario
         space.matched.clear()
         space.fault_counts.clear()
         space.buckets.clear()
@@ -285,8 +287,7 @@ class JobStore:
 
     def drop_scenario(self, test_id: str) -> bool:
         """The namespace follows the server's scenario again; False if it had none of its own."""
-        space = self._spaces.get(test_id)
-        if space is None or space.own is None:
+        if test_id not in self.own:
             return False
         self.set_scenario(test_id, None)
         return True
@@ -363,12 +364,14 @@ class JobStore:
             self._empty.clear()
             self._written.clear()
             self._scripted.clear()
+            self.own.clear()
             self._journal_count = 0
             self._order = {}
         else:
             self._empty.pop(test_id, None)
             self._written.pop(test_id, None)
             self._scripted.pop(test_id, None)
+            self.own.pop(test_id, None)
             space = self._spaces.pop(test_id, None)
             self._journal_count -= len(space.journal) if space is not None else 0
             for job in space.jobs.values() if space is not None else ():

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from .. import safe
-from ..scenario.loader import Fault, Rule
+from ..scenario.loader import Fault, Rule, Scenario
 from ..scenario.submit import Rejected, callback_problem, check
 from ..service import wire
 from ..service.credits import Credits
@@ -53,6 +53,7 @@ class Exchange:
         "receive",
         "retry_after",
         "rule",
+        "scenario",
         "scripted",
         "seen",
         "sent",
@@ -84,6 +85,7 @@ class Exchange:
         self.sent: int | None = None  # a streamed answer's: the bytes of the body sent
         self.complete: bool | None = None  # a streamed answer's: whether the whole body went out
         self.note: str | None = None  # a control request's: what it changed
+        self.scenario: Scenario | None = None  # the scenario its test id follows, once looked up
 
     def journal_body(self) -> Any:
         """What the journal keeps of the body: its JSON (parsed once, by the handler that read it)
@@ -145,8 +147,14 @@ class Api:
             headers = rate_limit_headers(self.store, ex.test_id, wait)
         return ex.answered(error_answer(exc.code, exc.message, wait, headers=headers))
 
+    def scenario(self, ex: Exchange) -> Scenario:
+        """The scenario the request's test id follows (looked up once per request)."""
+        if ex.scenario is None:
+            ex.scenario = self.store.scenario_for(ex.test_id)
+        return ex.scenario
+
     def authorize(self, ex: Exchange) -> None:
-        scenario = self.store.scenario_for(ex.test_id)
+        scenario = self.scenario(ex)
         problem = problem_with(ex.key or None, scenario.api_keys)
         if problem is not None:
             raise Failure(401, problem)
@@ -163,7 +171,7 @@ class Api:
         """Carries out the fault that applies here, if any. Errors are raised, delays waited out
         and hangs held; a fault that shapes the response itself (reset, truncate, slow) is
         returned for the handler to apply."""
-        if not (rule.faults if rule is not None else self.store.scenario_for(ex.test_id).faults):
+        if not (rule.faults if rule is not None else self.scenario(ex).faults):
             return None
         picked = self.faults.pick(endpoint, ex.test_id, rule)
         if picked is None:
@@ -193,7 +201,7 @@ class Api:
             return dropping("application/json", 256)
         body = ex.parsed = parse_json(ex.body)
         store, test_id = self.store, ex.test_id
-        scenario = store.scenario_for(test_id)
+        scenario = self.scenario(ex)
         try:
             sub = check(body, scenario.models)
         except Rejected as exc:
@@ -227,7 +235,7 @@ class Api:
     async def models(self, ex: Exchange) -> Answer | Streamed:
         if await self.inject(ex, "models") is not None:
             return dropping("application/json", 4096)
-        scenario = self.store.scenario_for(ex.test_id)
+        scenario = self.scenario(ex)
         key = id(scenario.models)
         if key not in self.listing:
             if len(self.listing) >= LISTINGS:
@@ -242,7 +250,7 @@ class Api:
         job = self.find(ex, ex.job_id or "")
         if await self.inject(ex, "poll", job.rule) is not None:
             return dropping("application/json", 512)
-        return ex.answered(self.poll_answers.answer(job, self.store.poll(job), ex.call))
+        return ex.answered(self.poll_answers.answer(job, self.store.poll(job), ex.call, self.scenario(ex)))
 
     async def download(self, ex: Exchange) -> Answer | Streamed:
         query, store = ex.call.query, self.store
@@ -269,7 +277,7 @@ class Api:
         if refusal is not None:
             ex.scripted = job.rule.name
             raise Failure.of(refusal)
-        scenario = store.scenario_for(job.test_id)
+        scenario = self.scenario(ex)  # the job's: it was found in the request's test id
         gone = job.gone_at(view, scenario.server.output_ttl)
         if gone is not None and store.clock.time() >= gone:
             raise Failure(410, f"The output of video generation job {job.id} is no longer available")

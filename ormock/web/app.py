@@ -222,18 +222,17 @@ class App:
             ex.retry_after,  # retry_after
             ex.note,  # note
         )
-        if ex.note is not None:
-            entry.kind = "control"
-            self.store.keep(ex.test_id, entry)
-        elif call.path.startswith(routes.CONTROL_PREFIX):
-            entry.kind = "control"
-        elif call.path.startswith("/api/v1/"):
+        if call.path.startswith("/api/v1/"):
             # a request without a good key is journalled in its namespace only if that exists already
             test_id = ex.test_id
             known = ex.authorised or ex.what == "models" or self.store.find_space(test_id) is not None
             self.store.keep(test_id if known else "", entry)
             if ex.job_id is not None:
                 self.changes.notify(job_key(test_id, ex.job_id))
+        elif call.path.startswith(routes.CONTROL_PREFIX):
+            entry.kind = "control"
+            if ex.note is not None:  # a change to a test id's rules or scenario: in its journal too
+                self.store.keep(ex.test_id, entry)
         for listener in self.listeners:
             listener(entry)
         return entry

@@ -17,6 +17,7 @@ from ..service.wire import dumps
 from .errors import retry_headers
 
 if TYPE_CHECKING:
+    from ..scenario.loader import Scenario
     from ..service.faults import Faults, Limited
     from ..service.jobs import Job, View
     from ..service.store import JobStore
@@ -144,9 +145,10 @@ def rate_limit_headers(
     }
 
 
-def job_object(store: JobStore, faults: Faults, job: Job, view: View, base: str) -> dict[str, Any]:
-    """The job object for a poll that got through, with keyless URLs while they last."""
-    gone = job.gone_at(view, store.scenario_for(job.test_id).server.output_ttl)
+def job_object(store: JobStore, faults: Faults, job: Job, view: View, base: str, scenario: Scenario) -> dict[str, Any]:
+    """The job object for a poll that got through (of a job whose test id follows `scenario`), with
+    keyless URLs while they last."""
+    gone = job.gone_at(view, scenario.server.output_ttl)
     if gone is None:
         return wire.job(job, view, base)
     expires = int(store.clock.client_time(gone))
@@ -177,7 +179,7 @@ class PollAnswers:
         for job in space.jobs.values() if space is not None else ():
             self._kept.pop(id(job), None)
 
-    def answer(self, job: Job, view: View, call: Call) -> Answer:
+    def answer(self, job: Job, view: View, call: Call, scenario: Scenario) -> Answer:
         """The answer to a poll that saw `view`: the job object, or the error its timeline's
         current step scripts (with its `Retry-After` in the client's seconds)."""
         step = view.error_step
@@ -188,9 +190,9 @@ class PollAnswers:
             limits = rate_limit_headers(store, job.test_id, wait) if code == 429 else None
             message = wire.scripted_message(code, step.message)
             return error_answer(code, message, wait, scripted=job.rule.name, headers=limits)
-        key = (view.index, view.status, view.since, call.addressed, id(store.scenario_for(job.test_id)))
+        key = (view.index, view.status, view.since, call.addressed, id(scenario))
         kept = self._kept.get(id(job))
         if kept is None or kept[0] != key:
-            body = dumps(job_object(store, self.faults, job, view, call.base))
+            body = dumps(job_object(store, self.faults, job, view, call.base, scenario))
             kept = self._kept[id(job)] = (key, Answer(200, body, seen=view.status))
         return kept[1]
