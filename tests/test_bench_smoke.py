@@ -55,3 +55,7 @@ def test_the_dashboard_benchmark_takes_and_lays_out_frames():
     figures = figures_of("dashboard_bench.py", "--jobs", "30", "--frames", "2")
     assert figures["open_jobs"] == 30
     assert figures["frames"] == 2
+
+
+def test_the_poll_path_benchmark_polls_through_the_app():
+    assert figures_of("poll_path.py", "--polls", "200", "--runs", "1")["polls_per_second"] > 0
