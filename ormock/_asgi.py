@@ -15,6 +15,21 @@ ASGIApp = Callable[..., Awaitable[None]]
 Headers = list[tuple[bytes, bytes]]
 
 
+def replaying(body: bytes, then: Receive) -> Receive:
+    """A `receive` that gives a body already read, whole, then what `then` gives (the client's
+    disconnect)."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await then()
+
+    return replay
+
+
 def body_headers(content_type: str | None, length: int) -> Headers:
     """The headers of a body sent whole: its type (none for an answer without a body) and length."""
     headers = [(b"content-length", str(length).encode())]

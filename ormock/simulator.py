@@ -141,6 +141,16 @@ class Simulator:
             raise SimulatorError(error["message"], (error.get("metadata") or {}).get("problems"))
         return response.json()
 
+    def _pages(self, path: str, test_id: str | None) -> list[dict[str, Any]]:
+        """Every item of a paged listing (`data`, `next_offset`), a page at a time."""
+        found: list[dict[str, Any]] = []
+        offset: int | None = 0
+        while offset is not None:
+            page = self._call("GET", path, test_id, params={"offset": offset})
+            found += page["data"]
+            offset = page["next_offset"]
+        return found
+
     def health(self) -> dict[str, Any]:
         deadline = time.monotonic() + 10
         while True:
@@ -154,13 +164,7 @@ class Simulator:
     def jobs(self, test_id: str | None = None) -> list[dict[str, Any]]:
         """Every job (of one test id, if given): rule, model, request, status, step, polls, ...
         (read a page of 1000 at a time)."""
-        found: list[dict[str, Any]] = []
-        offset: int | None = 0
-        while offset is not None:
-            page = self._call("GET", "/jobs", test_id, params={"offset": offset})
-            found += page["data"]
-            offset = page["next_offset"]
-        return found
+        return self._pages("/jobs", test_id)
 
     def job(self, job_id: str, test_id: str | None = None) -> dict[str, Any]:
         return self._call("GET", f"/jobs/{job_id}", test_id)
@@ -224,13 +228,7 @@ class Simulator:
     def rules(self, test_id: str | None = None) -> list[dict[str, Any]]:
         """The rules in effect for `test_id`, in the order they are tried, each with its `source`
         (`runtime` or the scenario's) and how many submits it `matched`."""
-        found: list[dict[str, Any]] = []
-        offset: int | None = 0
-        while offset is not None:
-            page = self._call("GET", "/rules", test_id, params={"offset": offset})
-            found += page["data"]
-            offset = page["next_offset"]
-        return found
+        return self._pages("/rules", test_id)
 
     def remove_rules(self, *names: str, test_id: str | None = None) -> list[str]:
         """Removes the rules added at runtime with these names (all of them when none is named);

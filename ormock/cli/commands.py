@@ -29,38 +29,30 @@ if TYPE_CHECKING:
 # inside it, so `ormock --help` and `ormock --version` load none of it.
 
 
-class Command(TyperCommand):
-    """A command whose help shows no types (Typer would show `<str>`, `<bool>`, even for --help): an
-    option's value is named by its metavar (its name in capitals where none is given), a flag and
-    an argument by nothing beside their names."""
+class _Untyped:
+    """Help that shows no types (Typer would show `<str>`, `<bool>`, even for --help): an option's
+    value is named by its metavar (its name in capitals where none is given), a flag and an
+    argument by nothing beside their names."""
 
     def get_params(self, ctx: Any) -> list[Any]:
-        params = super().get_params(ctx)
+        params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
         for param in params:
             _untyped(param)
         return params
 
     def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
+        option = super().get_help_option(ctx)  # type: ignore[misc]
         if option is not None:
             _untyped(option)
         return option
 
 
-class Group(TyperGroup):
-    """A command group whose options are shown as `Command` shows them."""
+class Command(_Untyped, TyperCommand):
+    """A command whose help shows no types (see `_Untyped`)."""
 
-    def get_params(self, ctx: Any) -> list[Any]:
-        params = super().get_params(ctx)
-        for param in params:
-            _untyped(param)
-        return params
 
-    def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            _untyped(option)
-        return option
+class Group(_Untyped, TyperGroup):
+    """A command group whose help shows no types (see `_Untyped`)."""
 
 
 def _untyped(param: Any) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import safe
+from .._asgi import replaying
 from ..scenario.submit import Rejected, check
 from . import routes
 from .app import App
@@ -51,7 +52,7 @@ class CaptureMisses:
         """A submit whose body `BodyLimits` has read: to the scenario, or upstream."""
         call = Call(scope)
         body = (await receive()).get("body", b"")
-        replay = _replaying(body, receive)
+        replay = replaying(body, receive)
         if self._missed(call, body):
             self.passed += 1
             await self.recorder(scope, replay, send)
@@ -74,17 +75,3 @@ class CaptureMisses:
         if missed:
             self.app.say(f"no rule took the submit of {safe.shown(sub.prompt, 60)!r}: passed to the upstream")
         return missed
-
-
-def _replaying(body: bytes, receive: Any) -> Any:
-    """A `receive` that gives `body` once, then what the client sends next (its disconnect)."""
-    given = False
-
-    async def replay() -> dict[str, Any]:
-        nonlocal given
-        if not given:
-            given = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay

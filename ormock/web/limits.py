@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .._asgi import ASGIApp, send_whole
+from .._asgi import ASGIApp, replaying, send_whole
 from ..service import wire
 from . import routes
 
@@ -64,17 +64,8 @@ class BodyLimits:
             self.in_flight -= held[0]
             raise
 
-        sent_body = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal sent_body
-            if not sent_body:
-                sent_body = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await (rest or receive)()
-
         try:
-            await self.inner(scope, replay, send)
+            await self.inner(scope, replaying(body, rest or receive), send)
         finally:
             self.in_flight -= held[0]
 

@@ -82,16 +82,7 @@ def test_vitest_global_setup_recipe_with_four_parallel_workers(installed: Path, 
     sees only its own jobs and that all four ran at once."""
     url_file = tmp_path / "ormock-url"
     env = {**os.environ, "ORMOCK_URL_FILE": str(url_file), "ORMOCK_COMMAND": f"{sys.executable} -m ormock"}
-    env |= {"NO_COLOR": "1", "FORCE_COLOR": "0"}  # CI=true makes Vitest colour its summary otherwise
-    env.pop("OPENROUTER_BASE_URL", None)
-    result = subprocess.run(
-        [str(installed / "node_modules" / ".bin" / "vitest"), "run", "--reporter=verbose"],
-        cwd=installed / "harness",
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    result = _vitest(installed, env, "--reporter=verbose", cwd=installed / "harness")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     assert "Test Files  4 passed (4)" in output, output[-3000:]
@@ -104,17 +95,9 @@ def test_four_vitest_workers_each_script_their_own_ending_for_the_same_prompt(in
     """docs/node.md's scripting recipe, run for real: four forked Vitest workers on one ormock, each
     adding its own rule for the same prompt in `beforeEach` (completed, failed with a message, a 401
     mid-job, a 429 on submit) under its own X-Test-Id, after all four have met (together.mjs)."""
-    env = {**os.environ, "ORMOCK_COMMAND": f"{sys.executable} -m ormock", "NO_COLOR": "1", "FORCE_COLOR": "0"}
-    env.pop("OPENROUTER_BASE_URL", None)
-    vitest = str(installed / "node_modules" / ".bin" / "vitest")
-    result = subprocess.run(
-        [vitest, "run", "--config", "scripting.config.mjs", "--reporter=verbose"],
-        cwd=installed / "harness",
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    env = {**os.environ, "ORMOCK_COMMAND": f"{sys.executable} -m ormock"}
+    args = ("--config", "scripting.config.mjs", "--reporter=verbose")
+    result = _vitest(installed, env, *args, cwd=installed / "harness")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     assert "Test Files  4 passed (4)" in output, output[-3000:]
@@ -189,11 +172,15 @@ def todays_vitest(tmp_path_factory) -> Path:
     return folder
 
 
-def _vitest(folder: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _vitest(folder: Path, env: dict[str, str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`vitest run ARGS` as installed in `folder`, run in `cwd` (default `folder`), with no colour
+    (CI=true makes Vitest colour its summary otherwise) and no OPENROUTER_BASE_URL of ours."""
     env = {**env, "NO_COLOR": "1", "FORCE_COLOR": "0"}
     env.pop("OPENROUTER_BASE_URL", None)
     vitest = str(folder / "node_modules" / ".bin" / "vitest")
-    return subprocess.run([vitest, "run"], cwd=folder, capture_output=True, text=True, timeout=300, env=env)
+    return subprocess.run(
+        [vitest, "run", *args], cwd=cwd or folder, capture_output=True, text=True, timeout=300, env=env
+    )
 
 
 def test_docs_vitest_recipe_runs_word_for_word_on_todays_vitest(todays_vitest: Path):
