@@ -20,9 +20,13 @@ from .submit import Rejected, callback_problem, check
 SERVICE_CODES = frozenset({400, 401, 402, 403, 404, 408, 409, 410, 413, 422, 429, 499, 500, 502, 503, 504})
 
 
-def _models(file: ScenarioFile, problems: list[Problem], base: Path) -> dict[str, VideoModel]:
+def _models(file: ScenarioFile, problems: list[Problem], base: Path, confined: bool = False) -> dict[str, VideoModel]:
+    """The catalogue the file makes; `confined`: its catalogue file must be inside `base` (a
+    scenario that came over the network may not read the rest of the machine)."""
     models = dict(catalogue.builtin())
-    if file.catalogue is not None:
+    if file.catalogue is not None and confined and not (base / file.catalogue).resolve().is_relative_to(base.resolve()):
+        problems.append(Problem(("catalogue",), f"the catalogue file must be inside the scenario's folder ({base})"))
+    elif file.catalogue is not None:
         try:
             models = catalogue.read_file(base / file.catalogue)
         except catalogue.CatalogueError as exc:
@@ -232,7 +236,9 @@ def check_rules(
     return problems
 
 
-def check_what_is_sound(data: Any, folder: Path, content_dirs: tuple[Path, ...] = ()) -> list[Problem]:
+def check_what_is_sound(
+    data: Any, folder: Path, content_dirs: tuple[Path, ...] = (), confined: bool = False
+) -> list[Problem]:
     """The whole-file checks of the tables of a file that are sound while others are not, so that a
     file's problems are all told at once: its catalogue, and each `[[rule]]` that validates alone."""
     if not isinstance(data, dict):
@@ -249,17 +255,17 @@ def check_what_is_sound(data: Any, folder: Path, content_dirs: tuple[Path, ...] 
     except ValidationError:
         return []
     problems: list[Problem] = []
-    models = _models(catalogue_part, problems, folder)
+    models = _models(catalogue_part, problems, folder, confined)
     return problems + check_rules(rules, models, folder, content_dirs, positions)
 
 
 def check_file(
-    file: ScenarioFile, folder: Path, content_dirs: tuple[Path, ...] = ()
+    file: ScenarioFile, folder: Path, content_dirs: tuple[Path, ...] = (), confined: bool = False
 ) -> tuple[list[Problem], dict[str, VideoModel]]:
     """Every problem of a schema-valid scenario file whose relative paths start at `folder`, and
     the catalogue it makes."""
     problems: list[Problem] = []
-    models = _models(file, problems, folder)
+    models = _models(file, problems, folder, confined)
     problems += check_rules(file.rule, models, folder, content_dirs)
     hooks = file.webhooks
     if hooks.url is not None and (problem := callback_problem(hooks.url, hooks.require_https)) is not None:

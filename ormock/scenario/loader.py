@@ -223,7 +223,12 @@ def _read_toml(text: str, source: str) -> dict[str, Any]:
 
 
 def _validated(
-    data: Any, text: str, source: str, folder: Path | None = None, content_dirs: tuple[Path, ...] = ()
+    data: Any,
+    text: str,
+    source: str,
+    folder: Path | None = None,
+    content_dirs: tuple[Path, ...] = (),
+    confined: bool = False,
 ) -> ScenarioFile:
     """The file's tables, or ScenarioError with every problem: the tables' own and, with `folder`,
     those the whole-file checks find in the tables that are sound (one pass tells them all)."""
@@ -232,7 +237,7 @@ def _validated(
     except ValidationError as exc:
         problems = from_validation(exc, _TABLES)
         if folder is not None:
-            problems += check_what_is_sound(data, folder, content_dirs)
+            problems += check_what_is_sound(data, folder, content_dirs, confined)
         raise ScenarioError(source, placed(problems, text)) from None
 
 
@@ -243,14 +248,16 @@ def parse(
     *,
     folder: Path | None = None,
     source: str | None = None,
+    confined: bool = False,
 ) -> Scenario:
     """A scenario from TOML text; `path` (or `source`) names it in errors, and its folder (or
-    `folder`), with `content_dirs`, is where its content files and catalogue may be."""
+    `folder`), with `content_dirs`, is where its content files and catalogue may be (`confined`:
+    its catalogue only there too, for a scenario that came over the network)."""
     name = source or (str(path) if path is not None else "built-in default")
     source = source or (str(path) if path is not None else "<scenario>")
     base = folder or (path.parent if path is not None else Path.cwd())
-    file = _validated(_read_toml(text, source), text, source, base, content_dirs)
-    problems, models = check_file(file, base, content_dirs)
+    file = _validated(_read_toml(text, source), text, source, base, content_dirs, confined)
+    problems, models = check_file(file, base, content_dirs, confined)
     problems = placed(problems, text)
     if any(p.severity == "error" for p in problems):
         raise ScenarioError(source, problems)

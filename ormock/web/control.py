@@ -408,7 +408,7 @@ class Control:
         source = "PUT /__ormock/scenario"
         try:
             scenario = await asyncio.to_thread(
-                parse, text, None, server.content_dirs, folder=server.base, source=source
+                parse, text, None, server.content_dirs, folder=server.base, source=source, confined=True
             )
             self.store.set_scenario(test_id, scenario)
         except ScenarioError as exc:

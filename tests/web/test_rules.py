@@ -301,6 +301,12 @@ async def test_a_test_ids_scenario_reads_content_only_from_the_servers_folder(ma
     response = await mock.http.put("/__ormock/scenario", content=own, headers={"X-Test-Id": "w"})
     assert response.status_code == 400
     assert "outside the scenario's folder" in response.json()["error"]["message"]
+    # nor a catalogue: a scenario that came over the network reads nothing else on the machine
+    for catalogue in ("/etc/passwd", "../../../../../../etc/passwd"):
+        own = f'catalogue = "{catalogue}"\n'
+        response = await mock.http.put("/__ormock/scenario", content=own, headers={"X-Test-Id": "w"})
+        assert response.status_code == 400
+        assert "must be inside the scenario's folder" in response.json()["error"]["message"]
 
 
 async def test_a_scripted_401_without_a_message_says_what_the_service_says_to_a_refused_key(make_mock):
