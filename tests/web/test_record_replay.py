@@ -6,7 +6,10 @@ and one manual clock, moved by the client, drives both; the replay runs on a clo
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import itertools
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -93,9 +96,37 @@ SESSION = [
     ("timed", 1),  # the same prompt again: a second job of its own
 ]
 INTERVAL = 10.0
+RECORDED_ORDER: list[str] = []  # the test ids of the last recording's submits, in the order they came
 
 
-async def session(http: httpx.AsyncClient, clock, headers: dict[str, str], shifts: list[float], prefix: str = ""):
+def moving(clock) -> Callable[[float], Awaitable[None]]:
+    """How a lone client moves the manual clock: at once."""
+
+    async def advance(seconds: float) -> None:
+        clock.advance(seconds)
+
+    return advance
+
+
+def in_lockstep(clock, clients: int) -> list[Callable[[float], Awaitable[None]]]:
+    """How `clients` clients running side by side move one clock: each waits for all, the first
+    moves it, then all go on. Clients with the same schedule then each see the clock as if alone,
+    while their requests interleave."""
+    barrier = asyncio.Barrier(clients)
+
+    def advancer(leader: bool) -> Callable[[float], Awaitable[None]]:
+        async def advance(seconds: float) -> None:
+            await barrier.wait()
+            if leader:
+                clock.advance(seconds)
+            await barrier.wait()
+
+        return advance
+
+    return [advancer(n == 0) for n in range(clients)]
+
+
+async def session(http: httpx.AsyncClient, advance, headers: dict[str, str], shifts: list[float], prefix: str = ""):
     """What a client saw, in order: each submit's answer, each poll's (every INTERVAL seconds after
     its submit, the nth moved by shifts[n]), and each download's, with a hash of the bytes."""
     seen: list[tuple] = []
@@ -113,7 +144,7 @@ async def session(http: httpx.AsyncClient, clock, headers: dict[str, str], shift
             elapsed = 0.0
             for n in range(1, 12):
                 due = n * INTERVAL + next(shift)
-                clock.advance(due - elapsed)
+                await advance(due - elapsed)
                 elapsed = due
                 polled = await http.get(f"/api/v1/videos/{job}", headers=headers)
                 body = polled.json()
@@ -132,17 +163,20 @@ async def session(http: httpx.AsyncClient, clock, headers: dict[str, str], shift
 
 
 async def record(tmp_path, runs: list[tuple[dict[str, str], str]]):
-    """The sessions of `runs` (headers, prompt prefix) through a recorder, interleaved by whole
-    sessions; returns what each saw and the files written."""
+    """The sessions of `runs` (headers, prompt prefix) through a recorder, all at once, their
+    requests interleaved (in lockstep on the one clock); returns what each saw and the files written."""
     clock = ManualClock(1_000_000.0)
     upstream = create_app(parse_scenario(UPSTREAM), clock, seed=1)
     recorder = Recorder(
         "http://upstream.test/api/v1", tmp_path / "recorded", clock, transport=httpx.ASGITransport(app=upstream)
     )
-    seen = []
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=recorder), base_url="http://recorder.test") as http:
-        for headers, prefix in runs:
-            seen.append(await session(http, clock, {**KEY, **headers}, [0.0], prefix))
+        sessions = [
+            session(http, advance, {**KEY, **headers}, [0.0], prefix)
+            for (headers, prefix), advance in zip(runs, in_lockstep(clock, len(runs)), strict=True)
+        ]
+        seen = list(await asyncio.gather(*sessions))
+    RECORDED_ORDER[:] = [item.test_id for item in recorder.submits]
     return seen, recorder.save()
 
 
@@ -150,7 +184,7 @@ async def replay(scenario, headers: dict[str, str], shifts: list[float], prefix:
     clock = ManualClock(2_000_000.0)
     app = create_app(load_scenario(scenario) if not isinstance(scenario, str) else parse_scenario(scenario), clock)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://replay.test") as http:
-        return await session(http, clock, {**KEY, **headers}, shifts, prefix)
+        return await session(http, moving(clock), {**KEY, **headers}, shifts, prefix)
 
 
 @pytest.mark.parametrize(
@@ -182,6 +216,9 @@ async def test_no_secret_reaches_the_disk(tmp_path):
 async def test_each_test_id_is_written_to_a_scenario_of_its_own_that_replays_it(tmp_path):
     runs = [({"X-Test-Id": "tests/a.py::test one"}, "a "), ({"X-Test-Id": "b"}, "b ")]
     originals, written = await record(tmp_path, runs)
+    # recorded side by side: their submits came interleaved, not one suite after the other
+    assert set(RECORDED_ORDER[:2]) == {"tests/a.py::test one", "b"}
+    assert sum(first != then for first, then in itertools.pairwise(RECORDED_ORDER)) >= 4
     scenarios = [path for path in written if path.suffix == ".toml"]
     assert len(scenarios) == 2
     # named after the test id: as it is when it is safe, else made safe and told apart by a hash
@@ -203,4 +240,4 @@ async def test_each_test_id_is_written_to_a_scenario_of_its_own_that_replays_it(
             text = by_name[name].read_text()
             put = await http.put("/__ormock/scenario", content=text, headers=headers)
             assert put.status_code == 200, put.text
-            assert await session(http, clock, {**KEY, **headers}, [0.0], prefix) == original
+            assert await session(http, moving(clock), {**KEY, **headers}, [0.0], prefix) == original
