@@ -7,6 +7,7 @@ problem found, each placed at the line and column of the key it is about. The fi
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from collections.abc import Collection, Mapping, Sequence
@@ -308,8 +309,6 @@ def with_recordings(scenario: Scenario, recordings: Sequence[Scenario]) -> Scena
     """`scenario` with the rules of `recordings` (scenarios `ormock record` wrote) tried after its
     own and before its default: each named after its file, its content files read from where its
     file is."""
-    from dataclasses import replace
-
     added = RuleSet()
     folders = list(scenario.content_dirs)
     for recording in recordings:
@@ -317,7 +316,9 @@ def with_recordings(scenario: Scenario, recordings: Sequence[Scenario]) -> Scena
         rules = [_recorded(rule, source, recording.base) for rule in recording.rules]
         added = added.then(RuleSet.of(rules, recording.default.timeline or []))
         folders.append(recording.base)
-    return replace(scenario, ruleset=scenario.ruleset.then(added), content_dirs=tuple(dict.fromkeys(folders)))
+    return dataclasses.replace(
+        scenario, ruleset=scenario.ruleset.then(added), content_dirs=tuple(dict.fromkeys(folders))
+    )
 
 
 def _recorded(rule: Rule, source: str, folder: Path) -> Rule:

@@ -373,8 +373,9 @@ class Control:
             raise Failure(400, str(exc)) from None
         names = [rule.name for rule in rules.rules]
         _note(test_id, "added rule" + _names(names))
-        data = [wire.rule_info(pick, source, matched) for pick, source, matched in self.store.rules_in_effect(test_id)]
-        body_out = {"data": data[: len(names)], "warnings": [p.as_json("POST /__ormock/rules") for p in warnings]}
+        added = itertools.islice(self.store.rules_in_effect(test_id), len(names))  # first in the order tried
+        data = [wire.rule_info(pick, source, matched) for pick, source, matched in added]
+        body_out = {"data": data, "warnings": [p.as_json("POST /__ormock/rules") for p in warnings]}
         return json_response(body_out, 201)
 
     async def remove_rules(self) -> Response:
